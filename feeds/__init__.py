@@ -1,0 +1,1 @@
+"""Reading upstream sources, keeping articles, rendering, publishing and serving localised feeds."""
