@@ -65,3 +65,23 @@ class TranslatedDocument:
     def complete(self) -> bool:
         """False when any segment failed: the caller must not publish this as done."""
         return not self.problems
+
+
+@dataclass(frozen=True)
+class AlignedTranslation:
+    """A sentence translation with a word alignment, used to carry tags and glossary terms across.
+
+    Words are ``str.split()`` tokens of the source sentence and of ``text``.
+    """
+
+    text: str
+    #: ``(source_word_index, target_word_index)`` pairs; may be empty when unknown.
+    alignment: tuple[tuple[int, int], ...] = ()
+
+
+class AligningTranslator(Translator, Protocol):
+    """A Translator that can also say which target words came from which source words."""
+
+    def translate_aligned(
+        self, texts: Sequence[str], src: str, tgt: str
+    ) -> list[AlignedTranslation]: ...
