@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install everything the tests need (chromium included) and run the whole test suite.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k render -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh --browser
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"
