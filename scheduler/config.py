@@ -1,0 +1,546 @@
+"""Load the operator's TOML file into one frozen ``Settings`` tree, validated before use.
+
+Every mistake is reported at once, each naming the file, the LINE and the key path, because an
+operator fixing a config wants the whole list, not one error per restart. ``tomllib`` gives no
+positions, so a small scanner over the TOML text maps key paths to lines (``_key_lines``).
+
+Relative paths resolve against the config file's folder, so the service behaves the same whatever
+directory it is started from. Secrets may come from the environment (``LINGOFEED_DATABASE_URL``,
+``LINGOFEED_PARTNER_<NAME>_TOKEN``) so they need not sit in a file; ``environ`` is injectable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
+from babel import Locale, UnknownLocaleError
+
+from feeds.errors import LingofeedError
+from feeds.types import Source
+
+KeyPath = tuple[str | int, ...]
+_MISSING: Any = object()
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_INTERVAL_RE = re.compile(r"^(?:\d+[dhms])+$")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One mistake in the config file, located precisely enough to fix without searching."""
+
+    file: Path
+    line: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" {self.key_path}:" if self.key_path else ""
+        return f"{self.file}:{self.line}:{where} {self.message}"
+
+
+class ConfigError(LingofeedError, ValueError):
+    """The config file is unusable; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in config"
+        return head + "".join(f"\n  {problem}" for problem in self.problems)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a source is fetched: a fixed interval or a crontab expression (exactly one)."""
+
+    every: timedelta | None = None
+    cron: str | None = None
+
+    def describe(self) -> str:
+        return f"cron {self.cron!r}" if self.cron is not None else f"every {self.every}"
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    source: Source
+    schedule: Schedule
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    """A target language and the words its feeds show."""
+
+    code: str
+    title: str
+    description: str
+    #: Shown with machine-translated items so readers know what they read.
+    notice: str
+
+
+@dataclass(frozen=True)
+class GlossarySettings:
+    source: str
+    target: str
+    #: ``(source term, forced translation)`` pairs.
+    terms: tuple[tuple[str, str], ...] = ()
+    #: Terms kept verbatim (names, acronyms).
+    protected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    directory: Path
+    #: Public URL the output directory is served under; always ends with ``/``.
+    base_url: str
+    #: Newest items kept in each published feed.
+    item_limit: int = 50
+    websub_hub: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """CTranslate2 knobs; the defaults were the fastest measured on 2 cores (notes/engine.md)."""
+
+    beam_size: int = 2
+    inter_threads: int = 2
+    intra_threads: int = 1
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    #: Where Argos packages are installed (never the user's home directory).
+    directory: Path
+    #: Package index for ``lingofeed models install FROM TO``; None means Argos's default.
+    index_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PartnerSettings:
+    name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_file: Path
+    sources: tuple[SourceSettings, ...]
+    languages: tuple[LanguageSettings, ...]
+    glossaries: tuple[GlossarySettings, ...]
+    output: OutputSettings
+    server: ServerSettings
+    data_dir: Path
+    database_url: str
+    models: ModelSettings
+    engine: EngineSettings
+    #: Days a vanished item is kept before it is deleted.
+    retention_days: int
+    partners: tuple[PartnerSettings, ...] = ()
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(language.code for language in self.languages)
+
+    def glossary(self, source: str, target: str) -> GlossarySettings | None:
+        return next((g for g in self.glossaries if (g.source, g.target) == (source, target)), None)
+
+
+# --- locating keys in the TOML text -------------------------------------------------------
+
+_KEY_PART = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*""")
+_STRING = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
+
+
+def _split_key(text: str) -> tuple[str, ...] | None:
+    """``a."b.c".d`` -> ``("a", "b.c", "d")``; None if ``text`` is not a TOML key."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        match = _KEY_PART.match(text, pos)
+        if match is None or match.end() == pos:
+            return None
+        parts.append(next(g for g in match.groups() if g is not None))
+        pos = match.end()
+        if pos == len(text):
+            return tuple(parts)
+        if text[pos] != ".":
+            return None
+        pos += 1
+
+
+def _key_lines(text: str) -> dict[KeyPath, int]:
+    """Map each table header and key in ``text`` to its 1-based line.
+
+    Arrays of tables get their index in the path (``sources.1.url``) as ``tomllib`` numbers them.
+    Lines inside multi-line strings and multi-line arrays/inline tables are skipped.
+    """
+    lines: dict[KeyPath, int] = {}
+    array_counts: dict[tuple[str, ...], int] = {}
+    current: KeyPath = ()
+    multiline: str | None = None
+    depth = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if multiline is not None:
+            if multiline in raw:
+                multiline = None
+            continue
+        line = _STRING.sub('""', raw.replace('"""', "\0").replace("'''", "\0")).split("#")[0]
+        if "\0" in line and line.count("\0") % 2 == 1:
+            multiline = '"""' if '"""' in raw else "'''"
+        if depth > 0:
+            depth += line.count("[") + line.count("{") - line.count("]") - line.count("}")
+            continue
+        header = re.match(r"^\s*(\[\[?)(.+?)\]\]?\s*(?:#.*)?$", raw)
+        if header:
+            current = _resolve(
+                _split_key(header.group(2)) or (), array_counts, append=header.group(1) == "[["
+            )
+            lines[current] = number
+            continue
+        if "=" in line:
+            names = _split_key(raw.split("=", 1)[0])
+            if names:
+                lines[current + names] = number
+            value = line.split("=", 1)[1]
+            depth = value.count("[") + value.count("{") - value.count("]") - value.count("}")
+    return lines
+
+
+def _resolve(
+    names: tuple[str, ...], counts: dict[tuple[str, ...], int], *, append: bool
+) -> KeyPath:
+    """Insert the current array index after each array-of-tables component of a header."""
+    if append:
+        counts[names] = counts.get(names, 0) + 1
+    path: list[str | int] = []
+    for end in range(1, len(names) + 1):
+        path.append(names[end - 1])
+        if names[:end] in counts:
+            path.append(counts[names[:end]] - 1)
+    return tuple(path)
+
+
+# --- validating ---------------------------------------------------------------------------
+
+
+class _Checker:
+    """Collects problems while reading the raw TOML dict; each knows its line."""
+
+    def __init__(self, file: Path, text: str) -> None:
+        self.file = file
+        self.lines = _key_lines(text)
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, path: KeyPath, message: str) -> None:
+        line = next(
+            (self.lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in self.lines), 1
+        )
+        dotted = ".".join(str(part) for part in path)
+        self.problems.append(ConfigProblem(self.file, line, dotted, message))
+
+    def table(self, raw: Any, path: KeyPath, allowed: set[str] | None = None) -> dict[str, Any]:
+        """``raw`` as a table, reporting unknown keys; a wrong type gives an empty table."""
+        if raw is _MISSING:
+            return {}
+        if not isinstance(raw, dict):
+            self.problem(path, f"must be a table, not {_kind(raw)}")
+            return {}
+        for key in raw:
+            if allowed is not None and key not in allowed:
+                known = ", ".join(sorted(allowed))
+                self.problem((*path, key), f"unknown key {key!r} (known: {known})")
+        return raw
+
+    def get(self, table: dict[str, Any], path: KeyPath, key: str, kind: type, default: Any) -> Any:
+        """``table[key]`` checked against ``kind``; ``default`` (or None after a problem)."""
+        value = table.get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                self.problem((*path, key), "is required")
+                return None
+            return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem((*path, key), f"must be {kind.__name__}, not {_kind(value)}")
+            return None
+        return value
+
+    def positive(self, table: dict[str, Any], path: KeyPath, key: str, default: Any) -> Any:
+        value = self.get(table, path, key, int, default)
+        if value is not None and value < 1:
+            self.problem((*path, key), f"must be at least 1, not {value}")
+            return None
+        return value
+
+    def language(self, code: str, path: KeyPath) -> str:
+        try:
+            Locale.parse(code, sep="-")
+        except (UnknownLocaleError, ValueError, TypeError):
+            self.problem(
+                path, f"{code!r} is not a known language code (BCP 47, e.g. 'fr', 'pt-BR')"
+            )
+        return code
+
+    def url(self, value: str | None, path: KeyPath) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                self.problem(path, f"{value!r} is not an http(s) URL")
+        return value
+
+    def writable_dir(self, path: Path, key: KeyPath) -> Path:
+        """Report ``path`` unless it is, or could be created as, a writable directory."""
+        existing = path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            self.problem(key, f"{path} cannot be created or written ({existing} is not writable)")
+        return path
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _interval(text: str) -> timedelta | None:
+    """``"1h30m"`` -> 90 minutes; None when malformed or zero."""
+    if not _INTERVAL_RE.match(text):
+        return None
+    seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([dhms])", text))
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
+
+def _schedule(c: _Checker, raw: dict[str, Any], path: KeyPath) -> Schedule:
+    every = c.get(raw, path, "every", str, None)
+    cron = c.get(raw, path, "cron", str, None)
+    if every is not None and cron is not None:
+        c.problem(path, "give either 'every' or 'cron', not both")
+    if cron is not None:
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as exc:
+            c.problem((*path, "cron"), f"bad cron expression {cron!r}: {exc}")
+        return Schedule(cron=cron)
+    interval = _interval(every or "15m")
+    if interval is None:
+        c.problem((*path, "every"), f"bad interval {every!r} (use e.g. '90s', '15m', '1h30m')")
+    return Schedule(every=interval or timedelta(minutes=15))
+
+
+_SOURCE_KEYS = {"id", "url", "directory", "language", "every", "cron", "item_limit"}
+
+
+def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
+    if raw is _MISSING:
+        c.problem(("sources",), "at least one [[sources]] table is required")
+        return ()
+    if not isinstance(raw, list):
+        c.problem(("sources",), "must be an array of tables ([[sources]])")
+        return ()
+    seen: set[str] = set()
+    result = []
+    for index, item in enumerate(raw):
+        path: KeyPath = ("sources", index)
+        table = c.table(item, path, _SOURCE_KEYS)
+        source_id = c.get(table, path, "id", str, _MISSING) or f"#{index}"
+        if "id" in table and not _ID_RE.match(source_id):
+            c.problem((*path, "id"), f"{source_id!r} must be letters, digits, '-' or '_'")
+        if source_id in seen:
+            c.problem((*path, "id"), f"duplicate source id {source_id!r}")
+        seen.add(source_id)
+        url = c.url(c.get(table, path, "url", str, None), (*path, "url"))
+        directory = c.get(table, path, "directory", str, None)
+        folder = (base / directory).resolve() if directory is not None else None
+        if (url is None) == (directory is None):
+            c.problem(path, "give exactly one of 'url' or 'directory'")
+        elif folder is not None and not folder.is_dir():
+            c.problem((*path, "directory"), f"{folder} is not a directory")
+        language = c.get(table, path, "language", str, "auto")
+        if language is not None and language != "auto":
+            c.language(language, (*path, "language"))
+        source = Source(
+            id=source_id,
+            url=url,
+            directory=folder,
+            language=None if language in (None, "auto") else language,
+            item_limit=c.positive(table, path, "item_limit", None),
+        )
+        result.append(SourceSettings(source, _schedule(c, table, path)))
+    return tuple(result)
+
+
+def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
+    tables = c.table(raw, ("languages",))
+    if not tables:
+        c.problem(("languages",), "at least one target language ([languages.<code>]) is required")
+    result = []
+    for code, item in tables.items():
+        path: KeyPath = ("languages", code)
+        c.language(code, path)
+        table = c.table(item, path, {"title", "description", "notice"})
+        result.append(
+            LanguageSettings(
+                code=code,
+                title=c.get(table, path, "title", str, f"lingofeed ({code})") or "",
+                description=c.get(table, path, "description", str, "") or "",
+                notice=c.get(table, path, "notice", str, "") or "",
+            )
+        )
+    return tuple(result)
+
+
+def _pair(c: _Checker, key: str, path: KeyPath) -> tuple[str, str]:
+    """``"fr-en"`` or ``"pt-BR-en"``: the split where both halves are language codes."""
+    parts = key.split("-")
+    for cut in range(1, len(parts)):
+        src, tgt = "-".join(parts[:cut]), "-".join(parts[cut:])
+        try:
+            Locale.parse(src, sep="-"), Locale.parse(tgt, sep="-")
+        except (UnknownLocaleError, ValueError):
+            continue
+        return src, tgt
+    c.problem(path, f"{key!r} is not a language pair like 'fr-en'")
+    return key, key
+
+
+def _glossaries(c: _Checker, raw: Any) -> tuple[GlossarySettings, ...]:
+    result = []
+    for key, item in c.table(raw, ("glossary",)).items():
+        path: KeyPath = ("glossary", key)
+        src, tgt = _pair(c, key, path)
+        table = c.table(item, path, {"terms", "protected"})
+        terms = c.table(table.get("terms", _MISSING), (*path, "terms"))
+        for term, value in terms.items():
+            if not isinstance(value, str) or not value.strip() or not term.strip():
+                c.problem((*path, "terms", term), "terms must map a word to a non-empty string")
+        protected = c.get(table, path, "protected", list, []) or []
+        if not all(isinstance(word, str) and word.strip() for word in protected):
+            c.problem((*path, "protected"), "must be an array of non-empty strings")
+        pairs = tuple((k, v) for k, v in terms.items() if isinstance(v, str))
+        words = tuple(w for w in protected if isinstance(w, str))
+        result.append(GlossarySettings(src, tgt, pairs, words))
+    return tuple(result)
+
+
+def _partners(c: _Checker, raw: Any, environ: Mapping[str, str]) -> tuple[PartnerSettings, ...]:
+    result = []
+    for name, item in c.table(raw, ("partners",)).items():
+        path: KeyPath = ("partners", name)
+        table = c.table(item, path, {"token"})
+        env_key = f"LINGOFEED_PARTNER_{name.upper().replace('-', '_')}_TOKEN"
+        token = environ.get(env_key) or c.get(table, path, "token", str, "")
+        if token is not None and len(token) < 16:
+            c.problem((*path, "token"), f"needs a token of 16+ characters (or set {env_key})")
+        result.append(PartnerSettings(name, token or ""))
+    return tuple(result)
+
+
+_TOP_KEYS = {"service", "output", "server", "models", "engine", "languages", "sources"}
+_TOP_KEYS |= {"glossary", "partners"}
+
+
+def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
+    base = c.file.parent
+    c.table(raw, (), _TOP_KEYS)
+    svc_path: KeyPath = ("service",)
+    svc = c.table(raw.get("service", _MISSING), svc_path, set(_SERVICE_KEYS))
+    data_dir = (base / (c.get(svc, svc_path, "data_dir", str, "var") or "var")).resolve()
+    c.writable_dir(data_dir, (*svc_path, "data_dir"))
+    mod_path: KeyPath = ("models",)
+    mod = c.table(raw.get("models", _MISSING), mod_path, {"directory", "index_url"})
+    models_dir = (
+        base / (c.get(mod, mod_path, "directory", str, "") or data_dir / "models")
+    ).resolve()
+    index_url = c.url(c.get(mod, mod_path, "index_url", str, None), (*mod_path, "index_url"))
+    default_db = f"sqlite:///{data_dir / 'lingofeed.sqlite'}"
+    database_url = environ.get("LINGOFEED_DATABASE_URL") or c.get(
+        svc, svc_path, "database_url", str, default_db
+    )
+    try:
+        sa.make_url(database_url or default_db)
+    except sa.exc.ArgumentError as exc:
+        c.problem((*svc_path, "database_url"), f"not a database URL: {exc}")
+    out_path: KeyPath = ("output",)
+    out = c.table(
+        raw.get("output", _MISSING), out_path, {"directory", "base_url", "item_limit", "websub_hub"}
+    )
+    out_dir = (base / (c.get(out, out_path, "directory", str, "") or data_dir / "public")).resolve()
+    base_url = c.url(c.get(out, out_path, "base_url", str, _MISSING), (*out_path, "base_url"))
+    hub = c.url(c.get(out, out_path, "websub_hub", str, None), (*out_path, "websub_hub"))
+    srv_path: KeyPath = ("server",)
+    srv = c.table(raw.get("server", _MISSING), srv_path, {"host", "port"})
+    port = c.get(srv, srv_path, "port", int, 8080)
+    if port is not None and not 0 < port < 65536:
+        c.problem((*srv_path, "port"), f"{port} is not a TCP port (1-65535)")
+    eng_path: KeyPath = ("engine",)
+    eng = c.table(raw.get("engine", _MISSING), eng_path, set(EngineSettings.__dataclass_fields__))
+    defaults = EngineSettings()
+    engine = EngineSettings(
+        **{
+            name: c.positive(eng, eng_path, name, getattr(defaults, name)) or 1
+            for name in EngineSettings.__dataclass_fields__
+        }
+    )
+    return Settings(
+        config_file=c.file,
+        sources=_sources(c, raw.get("sources", _MISSING), base),
+        languages=_languages(c, raw.get("languages", _MISSING)),
+        glossaries=_glossaries(c, raw.get("glossary", _MISSING)),
+        output=OutputSettings(
+            directory=c.writable_dir(out_dir, (*out_path, "directory")),
+            base_url=(base_url or "").rstrip("/") + "/",
+            item_limit=c.positive(out, out_path, "item_limit", 50) or 50,
+            websub_hub=hub,
+        ),
+        server=ServerSettings(c.get(srv, srv_path, "host", str, "127.0.0.1") or "", port or 0),
+        data_dir=data_dir,
+        database_url=database_url or default_db,
+        models=ModelSettings(c.writable_dir(models_dir, (*mod_path, "directory")), index_url),
+        engine=engine,
+        retention_days=c.positive(svc, svc_path, "retention_days", 30) or 30,
+        partners=_partners(c, raw.get("partners", _MISSING), environ),
+    )
+
+
+_SERVICE_KEYS = ("data_dir", "database_url", "retention_days")
+
+
+def load_settings(file: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate ``file``; raise ConfigError listing every problem found."""
+    file = Path(file).absolute()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(file, 0, "", f"cannot read config: {exc}")]) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+), column (\d+)", str(exc))
+        line = int(found.group(1)) if found else 1
+        message = f"TOML syntax error: {exc}"
+        raise ConfigError([ConfigProblem(file, line, "", message)]) from exc
+    checker = _Checker(file, text)
+    settings = _settings(checker, raw, os.environ if environ is None else environ)
+    if checker.problems:
+        raise ConfigError(sorted(checker.problems, key=lambda p: p.line))
+    return settings

@@ -1,0 +1,238 @@
+"""Config loading: a good file becomes Settings; each class of mistake is reported with its line."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from scheduler.config import ConfigError, ConfigProblem, _key_lines, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+GOOD = """\
+[service]
+data_dir = "data"
+retention_days = 7
+
+[models]
+directory = "models"
+
+[output]
+directory = "public"
+base_url = "https://feeds.example.org/lingo"
+item_limit = 20
+
+[server]
+port = 8181
+
+[engine]
+beam_size = 1
+
+[languages.en]
+title = "News"
+
+[languages.pt-BR]
+title = "Notícias"
+
+[[sources]]
+id = "articles"
+directory = "articles"
+language = "fr"
+cron = "*/5 * * * *"
+
+[[sources]]
+id = "wire"
+url = "https://wire.example.org/feed.xml"
+every = "1h30m"
+item_limit = 10
+
+[glossary.fr-en]
+terms = { "Tombouctou" = "Timbuktu" }
+protected = ["MINUSMA"]
+
+[partners.acme]
+token = "0123456789abcdef0123"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "articles").mkdir(exist_ok=True)
+    path = tmp_path / "lingofeed.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[ConfigProblem]:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), environ={})
+    return list(info.value.problems)
+
+
+def only(tmp_path: Path, text: str) -> ConfigProblem:
+    found = problems(tmp_path, text)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_good_config_becomes_settings_with_paths_relative_to_the_file(tmp_path):
+    settings = load_settings(write(tmp_path, GOOD), environ={})
+    assert settings.data_dir == tmp_path / "data"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'lingofeed.sqlite'}"
+    assert settings.models.directory == tmp_path / "models"
+    assert settings.output.base_url == "https://feeds.example.org/lingo/"
+    assert settings.language_codes == ("en", "pt-BR")
+    articles, wire = settings.sources
+    assert articles.source.directory == tmp_path / "articles"
+    assert articles.source.language == "fr"
+    assert articles.schedule.cron == "*/5 * * * *"
+    assert wire.schedule.every == timedelta(hours=1, minutes=30)
+    assert wire.source.language is None and wire.source.item_limit == 10
+    glossary = settings.glossary("fr", "en")
+    assert glossary is not None and glossary.terms == (("Tombouctou", "Timbuktu"),)
+    assert settings.engine.beam_size == 1 and settings.engine.inter_threads == 2
+    assert settings.retention_days == 7 and settings.server.port == 8181
+
+
+def test_bundled_example_config_is_valid():
+    settings = load_settings(REPO / "config" / "example.toml", environ={})
+    assert settings.language_codes == ("en", "fr")
+    assert settings.sources[0].source.directory == REPO / "config" / "sample" / "articles"
+
+
+def test_environment_supplies_secrets(tmp_path):
+    environ = {
+        "LINGOFEED_DATABASE_URL": "postgresql://lingo:secret@db/lingo",
+        "LINGOFEED_PARTNER_ACME_TOKEN": "from-the-environment-0001",
+    }
+    settings = load_settings(write(tmp_path, GOOD), environ=environ)
+    assert settings.database_url == "postgresql://lingo:secret@db/lingo"
+    assert settings.partners[0].token == "from-the-environment-0001"
+
+
+def test_toml_syntax_error_reports_tomllib_line(tmp_path):
+    problem = only(tmp_path, GOOD.replace("port = 8181", "port = = 8181"))
+    assert problem.line == 14
+    assert "TOML syntax error" in problem.message
+
+
+def test_unknown_key_is_reported_at_its_line(tmp_path):
+    problem = only(tmp_path, GOOD.replace("port = 8181", 'port = 8181\nhots = "x"'))
+    assert (problem.line, problem.key_path) == (15, "server.hots")
+    assert "unknown key 'hots'" in problem.message
+
+
+def test_wrong_type_is_reported_with_key_path(tmp_path):
+    problem = only(tmp_path, GOOD.replace("item_limit = 10", 'item_limit = "ten"'))
+    assert (problem.line, problem.key_path) == (35, "sources.1.item_limit")
+    assert "must be int, not a string" in problem.message
+
+
+def test_bad_language_codes_are_reported(tmp_path):
+    text = GOOD.replace("[languages.pt-BR]", "[languages.english]").replace(
+        'language = "fr"', 'language = "xx"'
+    )
+    found = {(p.line, p.key_path) for p in problems(tmp_path, text)}
+    assert found == {(22, "languages.english"), (28, "sources.0.language")}
+
+
+def test_bad_cron_expression_is_reported(tmp_path):
+    problem = only(tmp_path, GOOD.replace("*/5 * * * *", "61 * * * *"))
+    assert (problem.line, problem.key_path) == (29, "sources.0.cron")
+    assert "bad cron expression" in problem.message
+
+
+@pytest.mark.parametrize("interval", ["soon", "0m", "15", "-5m", "1.5h"])
+def test_bad_interval_is_reported(tmp_path, interval):
+    problem = only(tmp_path, GOOD.replace('"1h30m"', f'"{interval}"'))
+    assert (problem.line, problem.key_path) == (34, "sources.1.every")
+
+
+def test_missing_directory_source_is_reported(tmp_path):
+    problem = only(tmp_path, GOOD.replace('directory = "articles"', 'directory = "nowhere"'))
+    assert (problem.line, problem.key_path) == (27, "sources.0.directory")
+    assert "is not a directory" in problem.message
+
+
+def test_output_directory_that_cannot_be_created_is_reported(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    problem = only(tmp_path, GOOD.replace('directory = "public"', 'directory = "a-file/public"'))
+    assert (problem.line, problem.key_path) == (9, "output.directory")
+
+
+def test_duplicate_source_ids_are_reported(tmp_path):
+    problem = only(tmp_path, GOOD.replace('id = "wire"', 'id = "articles"'))
+    assert (problem.line, problem.key_path) == (32, "sources.1.id")
+    assert "duplicate source id 'articles'" in problem.message
+
+
+def test_source_needs_exactly_one_of_url_and_directory(tmp_path):
+    text = GOOD.replace(
+        'url = "https://wire.example.org/feed.xml"', 'directory = "articles"\nurl = "x"'
+    )
+    found = [(p.key_path, p.message) for p in problems(tmp_path, text)]
+    assert ("sources.1.url", "'x' is not an http(s) URL") in found
+    assert ("sources.1", "give exactly one of 'url' or 'directory'") in found
+
+
+def test_missing_required_keys_name_their_table(tmp_path):
+    problem = only(tmp_path, GOOD.replace('base_url = "https://feeds.example.org/lingo"', ""))
+    assert (problem.line, problem.key_path) == (8, "output.base_url")
+    assert problem.message == "is required"
+
+
+def test_all_errors_are_reported_at_once_in_line_order(tmp_path):
+    text = (
+        GOOD.replace("port = 8181", "port = 99999")
+        .replace("beam_size = 1", "beam_size = 0")
+        .replace('"Timbuktu"', "3")
+        .replace("[glossary.fr-en]", "[glossary.fr-klingon]")
+    )
+    found = problems(tmp_path, text)
+    assert [(p.line, p.key_path) for p in found] == [
+        (14, "server.port"),
+        (17, "engine.beam_size"),
+        (37, "glossary.fr-klingon"),
+        (38, "glossary.fr-klingon.terms.Tombouctou"),
+    ]
+    message = str(ConfigError(found))
+    assert message.startswith("4 problems in config")
+    assert f"{tmp_path / 'lingofeed.toml'}:14: server.port: 99999 is not a TCP port" in message
+
+
+def test_short_partner_token_is_rejected(tmp_path):
+    problem = only(tmp_path, GOOD.replace('"0123456789abcdef0123"', '"short"'))
+    assert (problem.line, problem.key_path) == (42, "partners.acme.token")
+
+
+def test_unreadable_file_is_one_problem(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_key_lines_follow_arrays_of_tables_and_skip_multiline_values():
+    text = '''\
+[[sources]]
+id = "a"
+[[sources]]
+"quoted.key" = 1
+notes = """
+fake = 2
+"""
+list = [
+  "x = 3",
+]
+[tables.'x.y'] # comment
+after = 4
+'''
+    assert _key_lines(text) == {
+        ("sources", 0): 1,
+        ("sources", 0, "id"): 2,
+        ("sources", 1): 3,
+        ("sources", 1, "quoted.key"): 4,
+        ("sources", 1, "notes"): 5,
+        ("sources", 1, "list"): 8,
+        ("tables", "x.y"): 11,
+        ("tables", "x.y", "after"): 12,
+    }
