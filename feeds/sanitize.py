@@ -1,0 +1,128 @@
+"""Sanitise upstream HTML with nh3, and turn HTML into plain text.
+
+Everything upstream sends, and everything the translator gives back, passes through
+``sanitize_html`` before it is stored or published: feed readers render our HTML, so a script or
+an ``on*`` handler from one upstream must never reach a reader, and relative URLs would point at
+*our* host once republished (the W3C validator reports them as ``ContainsRelRef``).
+
+The allow-list keeps ordinary article markup plus the two markers the translator honours:
+``translate="no"`` (any element) and ``class="notranslate"``.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Callable
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+_GLOBAL_ATTRIBUTES = frozenset({"translate", "lang", "dir", "class"})
+
+_ATTRIBUTES: dict[str, set[str]] = {
+    "*": set(_GLOBAL_ATTRIBUTES),
+    "a": {"href", "title", "hreflang"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+    "th": {"colspan", "rowspan", "scope"},
+    "td": {"colspan", "rowspan"},
+    "ol": {"start"},
+}
+
+_TAGS = frozenset(
+    {
+        *("p", "br", "hr", "div", "span", "a", "img", "figure", "figcaption"),
+        *("em", "strong", "b", "i", "u", "s", "small", "sup", "sub", "abbr", "cite", "q"),
+        *("del", "ins", "mark", "code", "pre", "kbd", "samp", "blockquote"),
+        *("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd"),
+        *("table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "colgroup", "col"),
+    }
+)
+
+#: Removed together with their content (a script's text is not article text).
+_DROP_WITH_CONTENT = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"}
+)
+
+#: ``class`` carries no styling in a feed reader; only the translator's marker means anything.
+#: ``span`` keeps every class because the translator may mark its own inline spans with one.
+_KEPT_CLASSES = frozenset({"notranslate"})
+
+_TRANSLATE_VALUES = frozenset({"yes", "no"})
+
+_WHITESPACE = re.compile(r"\s+")
+_BLOCK_BOUNDARY = re.compile(
+    r"<\s*(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?figcaption)\b", re.I
+)
+
+
+def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
+    """Keep only meaningful values of the attributes every element may carry."""
+    if attr == "class" and tag != "span":
+        kept = [name for name in value.split() if name in _KEPT_CLASSES]
+        return " ".join(kept) or None
+    if attr == "translate":
+        lowered = value.strip().lower()
+        return lowered if lowered in _TRANSLATE_VALUES else None
+    return value
+
+
+def _absolutizer(base_url: str | None) -> Callable[[str], str | None] | Literal["deny"]:
+    """nh3's ``url_relative`` option: resolve against ``base_url``, or drop when there is none.
+
+    A relative URL without a base cannot be made safe to republish, so it is removed rather
+    than left pointing at whatever host serves our feed.
+    """
+    if not base_url or not urlsplit(base_url).scheme:
+        return "deny"
+
+    def resolve(url: str) -> str | None:
+        absolute = urljoin(base_url, url)
+        return absolute if urlsplit(absolute).scheme in _URL_SCHEMES else None
+
+    return resolve
+
+
+def sanitize_html(html: str, base_url: str | None = None) -> str:
+    """Return ``html`` reduced to safe article markup with absolute URLs.
+
+    Drops scripts, styles, frames, event handlers, CSS and ``javascript:``/``data:`` URLs;
+    resolves relative ``href``/``src`` against ``base_url``; adds ``rel="noopener noreferrer"``
+    to links. Idempotent, so it can run on input and again after translation.
+    """
+    if not html:
+        return ""
+    return nh3.clean(
+        html,
+        tags=set(_TAGS),
+        clean_content_tags=set(_DROP_WITH_CONTENT),
+        attributes={tag: set(attrs) for tag, attrs in _ATTRIBUTES.items()},
+        attribute_filter=_filter_attribute,
+        url_schemes=set(_URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        url_relative=_absolutizer(base_url),
+        strip_comments=True,
+    ).strip()
+
+
+def plain_text(html: str) -> str:
+    """Text of an HTML fragment: tags removed, entities decoded, whitespace collapsed.
+
+    Block boundaries become spaces so ``<p>a</p><p>b</p>`` reads "a b", not "ab".
+    """
+    if not html:
+        return ""
+    spaced = _BLOCK_BOUNDARY.sub(lambda match: " " + match.group(0), html)
+    text = nh3.clean(spaced, tags=set(), clean_content_tags=set(_DROP_WITH_CONTENT))
+    return collapse_whitespace(html_lib.unescape(text))
+
+
+def collapse_whitespace(text: str) -> str:
+    """Single spaces between words, none at the ends (for plain-text titles and captions)."""
+    return _WHITESPACE.sub(" ", text).strip()
