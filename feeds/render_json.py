@@ -1,0 +1,95 @@
+"""JSON Feed 1.1, written by hand: ``json.dumps`` with sorted keys is byte-stable for free.
+
+The ``_lingofeed`` object on each item is the machine-readable twin of the notice a reader sees,
+so programs can tell machine-translated items and find the original without parsing HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lxml import html as lxml_html
+
+from feeds.render_meta import (
+    JSON_FILE,
+    MARKER_TERM,
+    FeedSettings,
+    entry_id,
+    entry_links,
+    entry_updated,
+    normalize_language,
+)
+from feeds.render_xml import entry_body
+from feeds.types import LocalizedEntry
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+EXTENSION_ABOUT = "https://lingofeed.invalid/ns/json-feed"
+
+
+def _plain_text(fragment: str) -> str:
+    """JSON Feed's ``summary`` is plain text; our summaries are sanitised HTML."""
+    return str(lxml_html.fragment_fromstring(fragment, create_parent="div").text_content()).strip()
+
+
+def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": entry_id(settings, entry, "json"),
+        "title": entry.title,
+        "content_html": entry_body(settings, entry),
+        "date_modified": entry_updated(entry).isoformat(),
+        "language": normalize_language(entry.language),
+        "_lingofeed": {
+            "about": EXTENSION_ABOUT,
+            "machine_translated": entry.machine_translated,
+            "original": entry.link,
+            "original_language": (
+                normalize_language(entry.original_language) if entry.original_language else None
+            ),
+        },
+    }
+    if entry.link:
+        item["url"] = entry.link
+    if entry.summary:
+        item["summary"] = _plain_text(entry.summary)
+    if entry.published:
+        item["date_published"] = entry.published.isoformat()
+    if entry.author:
+        item["authors"] = [{"name": entry.author}]
+    tags = [*entry.categories, *([MARKER_TERM] if entry.machine_translated else [])]
+    if tags:
+        item["tags"] = tags
+    attachments = [
+        {
+            "url": link.href,
+            "mime_type": link.type,
+            **({"size_in_bytes": link.length} if link.length is not None else {}),
+            **({"title": link.title} if link.title else {}),
+        }
+        for link in entry_links(entry)
+        if link.rel == "enclosure"
+    ]
+    if attachments:
+        item["attachments"] = attachments
+        item["image"] = attachments[0]["url"]
+    return item
+
+
+def render_json_feed(
+    settings: FeedSettings, language: str, entries: tuple[LocalizedEntry, ...]
+) -> bytes:
+    """One language's JSON Feed 1.1 document (entries newest first)."""
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": settings.title(language),
+        "description": settings.description(language),
+        "home_page_url": settings.url("index.html"),
+        "feed_url": settings.url(f"{language}/{JSON_FILE}"),
+        "language": language,
+        "authors": [{"name": settings.author}],
+        "items": [_item(settings, entry) for entry in entries],
+    }
+    if settings.hub_url:
+        feed["hubs"] = [{"type": "WebSub", "url": settings.hub_url}]
+    text = json.dumps(feed, ensure_ascii=False, sort_keys=True, indent=1)
+    return (text + "\n").encode("utf-8")
