@@ -1,0 +1,160 @@
+"""Translation memory on a SQLite file: bulk get/put, first answer wins, locked database errors."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from feeds.db import open_engine
+from feeds.errors import StorageError
+from translations.memory import TM_SCHEMA, SqlTranslationMemory, TMKey
+from translations.types import AlignedTranslation
+
+MODEL = "translate-fr_en-lingofeed_test@1.0"
+CLOSURE = TMKey("Fermeture le 28/12 du camp de #Tombouctou.", "fr", "en", MODEL)
+CLOSURE_EN = AlignedTranslation(
+    "Closure on 28/12 of the #Timbuktu camp.", ((0, 0), (1, 1), (2, 2), (5, 4), (5, 5))
+)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tm.sqlite'}"
+
+
+@pytest.fixture
+def memory(db_url: str) -> Iterator[SqlTranslationMemory]:
+    engine = open_engine(db_url, [TM_SCHEMA])
+    yield SqlTranslationMemory(engine)
+    engine.dispose()
+
+
+def test_stored_translation_and_alignment_come_back(memory: SqlTranslationMemory) -> None:
+    memory.put_many({CLOSURE: CLOSURE_EN})
+    assert memory.get_many([CLOSURE]) == {CLOSURE: CLOSURE_EN}
+
+
+def test_rows_survive_reopening_the_file(db_url: str) -> None:
+    engine = open_engine(db_url, [TM_SCHEMA])
+    SqlTranslationMemory(engine).put_many({CLOSURE: CLOSURE_EN})
+    engine.dispose()
+    engine = open_engine(db_url, [TM_SCHEMA])
+    assert SqlTranslationMemory(engine).get_many([CLOSURE]) == {CLOSURE: CLOSURE_EN}
+    engine.dispose()
+
+
+def test_every_part_of_the_key_matters(memory: SqlTranslationMemory) -> None:
+    memory.put_many({CLOSURE: CLOSURE_EN})
+    others = [
+        TMKey(CLOSURE.source + " ", "fr", "en", MODEL),
+        TMKey(CLOSURE.source, "fr", "de", MODEL),
+        TMKey(CLOSURE.source, "es", "en", MODEL),
+        TMKey(CLOSURE.source, "fr", "en", "translate-fr_en-lingofeed_test@1.1"),
+    ]
+    assert memory.get_many(others) == {}
+    assert (memory.stats.hits, memory.stats.misses) == (0, 4)
+
+
+def test_counts_hits_misses_and_writes(memory: SqlTranslationMemory) -> None:
+    missing = TMKey("Bonjour.", "fr", "en", MODEL)
+    memory.put_many({CLOSURE: CLOSURE_EN})
+    memory.get_many([CLOSURE, missing])
+    memory.get_many([CLOSURE])
+    assert (memory.stats.hits, memory.stats.misses, memory.stats.writes) == (2, 1, 1)
+
+
+def test_first_answer_wins_on_a_repeated_put(memory: SqlTranslationMemory) -> None:
+    memory.put_many({CLOSURE: CLOSURE_EN})
+    memory.put_many({CLOSURE: AlignedTranslation("Something else.")})
+    assert memory.get_many([CLOSURE])[CLOSURE] == CLOSURE_EN
+
+
+def test_bulk_put_and_get_beyond_one_statement(memory: SqlTranslationMemory) -> None:
+    rows = {
+        TMKey(f"Phrase numéro {i}.", "fr", "en", MODEL): AlignedTranslation(
+            f"Sentence {i}.", ((0, 0),)
+        )
+        for i in range(1000)
+    }
+    memory.put_many(rows)
+    assert memory.get_many(rows) == rows
+
+
+def test_concurrent_puts_of_the_same_rows_are_harmless(db_url: str) -> None:
+    rows = {
+        TMKey(f"Phrase {i}.", "fr", "en", MODEL): AlignedTranslation(f"Sentence {i}.")
+        for i in range(300)
+    }
+    engines = [open_engine(db_url, [TM_SCHEMA]) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def put(engine: sa.Engine) -> None:
+        try:
+            SqlTranslationMemory(engine).put_many(rows)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert SqlTranslationMemory(engines[0]).get_many(rows) == rows
+    with engines[0].connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM translation_memory")).scalar() == 300
+    for engine in engines:
+        engine.dispose()
+
+
+def test_a_failed_put_stores_nothing(memory: SqlTranslationMemory, db_url: str) -> None:
+    good = TMKey("Bonjour.", "fr", "en", MODEL)
+    bad = TMKey("Au revoir.", "fr", "en", MODEL)
+    with pytest.raises(sa.exc.IntegrityError):
+        memory.put_many({good: AlignedTranslation("Hello."), bad: AlignedTranslation(None)})  # type: ignore[arg-type]
+    assert memory.get_many([good, bad]) == {}
+
+
+@pytest.fixture
+def locked_memory(db_url: str) -> Iterator[SqlTranslationMemory]:
+    """A TM whose database another connection holds exclusively.
+
+    The TM's one pooled connection is opened first (opening runs pragmas that would wait 10 s
+    on the lock) and told to wait only 50 ms, so the test fails fast. It also leaves WAL mode,
+    where readers are never blocked, so that reads meet the lock as well as writes.
+    """
+    engine = open_engine(db_url, [TM_SCHEMA])
+    SqlTranslationMemory(engine).put_many({CLOSURE: CLOSURE_EN})
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout=50")
+        conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("DELETE FROM translation_memory WHERE 0")
+    yield SqlTranslationMemory(engine)
+    holder.execute("ROLLBACK")
+    holder.close()
+    engine.dispose()
+
+
+def test_locked_database_raises_storage_error_on_put(locked_memory: SqlTranslationMemory) -> None:
+    with pytest.raises(StorageError, match="cannot write the translation memory: database sqlite"):
+        locked_memory.put_many({TMKey("Bonjour.", "fr", "en", MODEL): AlignedTranslation("Hello.")})
+
+
+def test_locked_database_raises_storage_error_on_get(locked_memory: SqlTranslationMemory) -> None:
+    with pytest.raises(StorageError, match="cannot read the translation memory"):
+        locked_memory.get_many([CLOSURE])
+
+
+def test_unsupported_database_is_refused_with_its_name() -> None:
+    driver = types.SimpleNamespace(paramstyle="format", version_info=(2, 2, 0))
+    engine = sa.create_engine("mysql+mysqldb://user:secret@db.example/lingofeed", module=driver)
+    with pytest.raises(StorageError, match=r"supports sqlite and postgresql, not mysql.*\*\*\*"):
+        SqlTranslationMemory(engine)
