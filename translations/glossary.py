@@ -1,0 +1,235 @@
+"""Glossary terms and protected tokens, enforced on one translated sentence through its alignment.
+
+Why after the model rather than before (placeholders, forced decoding): the translation memory
+stores the model's raw output, so a glossary change must never invalidate model work, and small
+models mangle placeholder tokens. So the model translates the plain sentence, and this module
+fixes the output word by word, using the alignment to find *where* a source word went.
+
+Rules (decided here, tested in ``tests/test_glossary.py``):
+
+- A term matches as a whole word: not preceded or followed by a letter, digit or ``_``. So
+  ``Tombouctou,`` and ``#Tombouctou`` match (``#Tombouctou`` becomes ``#Timbuktu``), and
+  ``Tombouctous`` does not. Multi-word terms match across any whitespace. Matching is
+  case-sensitive unless the glossary says otherwise; the replacement is always written as given.
+- Where the model already wrote the target term for an occurrence, nothing changes. Otherwise the
+  target words aligned to the source term are replaced by the target term, keeping the
+  punctuation around them (``Tombouctou,`` -> ``Timbuktu,``). With no alignment, a verbatim copy
+  of the source term is replaced; failing that, the word at the proportional position.
+- A protected term (``MINUSMA``) is a term that translates to itself.
+- URLs, e-mail addresses, numbers and dates (``28/12``, ``3,5``), ``#hashtags`` and
+  ``@mentions`` are protected tokens: if the model lost or altered one, it is restored over its
+  aligned target words. Without an alignment to restore from, the sentence is reported as a
+  problem, and the caller keeps the source sentence. Protected tokens are restored before
+  glossary terms are applied, so a glossary term inside a hashtag still changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from translations.types import AlignedTranslation
+
+__all__ = ["Enforced", "Glossary", "enforce", "protected_tokens"]
+
+#: URLs, e-mail addresses, @mentions, #hashtags, then numbers, times and dates.
+_PROTECTED = re.compile(
+    r"(?:https?|ftp)://[^\s<>\"]*[^\s<>\".,;:!?)\]}'»]"
+    r"|www\.[^\s<>\"]*[^\s<>\".,;:!?)\]}'»]"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w@])@\w+"
+    r"|(?<![\w&#])#\w+"
+    r"|(?<!\w)\d+(?:[.,:/-]\d+)*(?!\w)"
+)
+_WORDS = re.compile(r"\S+")
+_LEADING_PUNCTUATION = re.compile(r"^[^\w\s]+")
+_TRAILING_PUNCTUATION = re.compile(r"[^\w\s]+$")
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """The terms of one language pair.
+
+    ``terms`` maps a source term to the target term that must replace it; ``protected`` terms
+    must come out exactly as they went in.
+    """
+
+    terms: Mapping[str, str] = field(default_factory=dict)
+    protected: Sequence[str] = ()
+    case_sensitive: bool = True
+
+    def __post_init__(self) -> None:
+        for source, target in self.terms.items():
+            if not source.strip() or not target.strip():
+                raise ValueError(f"glossary term {source!r} -> {target!r}: empty side")
+        for term in self.protected:
+            if not term.strip():
+                raise ValueError("glossary: empty protected term")
+
+    def fingerprint(self) -> str:
+        """A stable hash of the rules, so a cycle can tell that a glossary changed."""
+        payload = json.dumps(
+            {
+                "terms": sorted(self.terms.items()),
+                "protected": sorted(set(self.protected)),
+                "case_sensitive": self.case_sensitive,
+            },
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    @cached_property
+    def rules(self) -> tuple[tuple[re.Pattern[str], str], ...]:
+        """``(source pattern, replacement)``, longest terms first so they win over their parts."""
+        pairs = {**{term: term for term in self.protected}, **dict(self.terms)}
+        flags = 0 if self.case_sensitive else re.IGNORECASE
+        ordered = sorted(pairs.items(), key=lambda item: -len(item[0]))
+        return tuple((term_pattern(source, flags), target) for source, target in ordered)
+
+
+def term_pattern(term: str, flags: int = 0) -> re.Pattern[str]:
+    """A whole-word pattern for ``term``; its words may be separated by any whitespace."""
+    body = r"\s+".join(re.escape(word) for word in term.split())
+    return re.compile(rf"(?<!\w){body}(?!\w)", flags)
+
+
+def protected_tokens(text: str) -> list[str]:
+    """The URLs, addresses, mentions, hashtags and numbers of ``text``, in order."""
+    return _PROTECTED.findall(text)
+
+
+@dataclass(frozen=True)
+class Enforced:
+    """A translated sentence after enforcement.
+
+    ``slots`` holds one string per target word of the model output (``str.split()``), so the
+    alignment still indexes it; a replacement spanning several words is written into the first
+    slot and the others are left empty. ``problems`` is non-empty when the sentence must not be
+    used (the caller keeps the source sentence).
+    """
+
+    slots: tuple[str, ...]
+    problems: tuple[str, ...] = ()
+
+
+class _Target:
+    """The mutable target side of one sentence while rules are applied."""
+
+    def __init__(self, source: str, translation: AlignedTranslation) -> None:
+        self.source = source
+        self.source_spans = [match.span() for match in _WORDS.finditer(source)]
+        self.slots = translation.text.split()
+        self.alignment = translation.alignment
+
+    def source_words(self, start: int, end: int) -> tuple[int, int]:
+        """The word range ``[first, last)`` of the source covering characters ``[start, end)``."""
+        words = [i for i, (s, e) in enumerate(self.source_spans) if s < end and e > start]
+        return words[0], words[-1] + 1
+
+    def aligned_run(self, first: int, last: int) -> list[int]:
+        """The longest contiguous run of target words aligned to source words ``[first, last)``."""
+        targets = sorted(
+            {t for s, t in self.alignment if first <= s < last and 0 <= t < len(self.slots)}
+        )
+        runs: list[list[int]] = []
+        for t in targets:
+            if runs and runs[-1][-1] == t - 1:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+        return max(runs, key=len) if runs else []
+
+    def text_of(self, run: Sequence[int]) -> str:
+        return " ".join(self.slots[t] for t in run if self.slots[t])
+
+    def replace(self, run: Sequence[int], old: re.Pattern[str], new: str) -> None:
+        """Write ``new`` over ``run``: over a copy of the source term if there is one, else over
+        the words, keeping the punctuation around them (opening quotes, commas...)."""
+        current = self.text_of(run)
+        if old.search(current):
+            text = old.sub(new.replace("\\", "\\\\"), current, count=1)
+        else:
+            prefix = _match_text(_LEADING_PUNCTUATION, current)
+            suffix = _match_text(_TRAILING_PUNCTUATION, current)
+            while prefix and new.startswith(prefix[-1]):
+                prefix = prefix[:-1]
+            while suffix and new.endswith(suffix[0]):
+                suffix = suffix[1:]
+            text = prefix + new + suffix
+        self.slots[run[0]] = text
+        for t in run[1:]:
+            self.slots[t] = ""
+
+    def verbatim_run(self, old: re.Pattern[str]) -> list[int]:
+        """The target word holding a verbatim copy of a source term (no alignment needed)."""
+        for t, slot in enumerate(self.slots):
+            if old.search(slot):
+                return [t]
+        return []
+
+    def proportional_run(self, first: int) -> list[int]:
+        if not self.slots:
+            return []
+        return [min(len(self.slots) - 1, first * len(self.slots) // len(self.source_spans))]
+
+
+def _match_text(pattern: re.Pattern[str], text: str) -> str:
+    match = pattern.search(text)
+    return match.group() if match else ""
+
+
+def _restore_protected(target: _Target) -> list[str]:
+    """Put back every protected token the model lost; return what could not be restored."""
+    problems: list[str] = []
+    for match in _PROTECTED.finditer(target.source):
+        token = match.group()
+        wanted = term_pattern(token)
+        expected = len(wanted.findall(target.source))
+        if len(wanted.findall(" ".join(target.slots))) >= expected:
+            continue
+        run = target.aligned_run(*target.source_words(*match.span()))
+        if not run:
+            problems.append(f"protected {token!r} lost in the translation of {target.source!r}")
+            continue
+        if not wanted.search(target.text_of(run)):
+            target.replace(run, _loose_pattern(token), token)
+    return problems
+
+
+def _loose_pattern(token: str) -> re.Pattern[str]:
+    """Matches an altered copy of a protected token: its word characters, any separators."""
+    parts = re.findall(r"\w+", token)
+    if not parts:
+        return term_pattern(token)
+    return re.compile(r"(?<!\w)[#@]?" + r"\W{0,3}".join(map(re.escape, parts)) + r"(?!\w)")
+
+
+def _apply_terms(target: _Target, glossary: Glossary) -> None:
+    for old, new in glossary.rules:
+        wanted = term_pattern(new)
+        matches = list(old.finditer(target.source))
+        if not matches or len(wanted.findall(" ".join(target.slots))) >= len(matches):
+            continue
+        for match in matches:
+            first, last = target.source_words(*match.span())
+            run = target.aligned_run(first, last)
+            if run and wanted.search(target.text_of(run)):
+                continue
+            run = run or target.verbatim_run(old) or target.proportional_run(first)
+            if run:
+                target.replace(run, old, new)
+
+
+def enforce(
+    source: str, translation: AlignedTranslation, glossary: Glossary | None = None
+) -> Enforced:
+    """Restore protected tokens, then apply ``glossary``, to the model's ``translation``."""
+    target = _Target(source, translation)
+    problems = _restore_protected(target)
+    if not problems and glossary is not None:
+        _apply_terms(target, glossary)
+    return Enforced(tuple(target.slots), tuple(problems))
