@@ -1,0 +1,367 @@
+"""The article store's contract, run on a SQLite file and on an in-memory database."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from feeds import db
+from feeds.errors import StorageError
+from feeds.storage import Storage, StorageType, TranslationStatus
+from feeds.types import EntryData, Media
+from tests.fixtures.feeds import make_storage
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+T1 = T0 + timedelta(hours=1)
+T2 = T0 + timedelta(hours=2)
+
+
+@pytest.fixture(params=["file", "memory"])
+def store(request, tmp_path: Path) -> Iterator[Storage]:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}" if request.param == "file" else "sqlite://"
+    storage = make_storage(url)
+    yield storage
+    storage.close()
+
+
+def entry(upstream_id: str = "a", title: str = "Le titre", **kw: Any) -> EntryData:
+    kw.setdefault("language", "fr")
+    return EntryData(upstream_id=upstream_id, title=title, **kw)
+
+
+FULL = EntryData(
+    upstream_id="tag:example.org,2024:1",
+    title="Titre & « guillemets »",
+    link="https://example.org/1",
+    summary="<p>Résumé</p>",
+    content="<p>Contenu <b>gras</b></p>",
+    author="Ana",
+    categories=("Mali", "ONU"),
+    media=(Media("https://example.org/i.jpg", "image/jpeg", 1234, "Légende", "AFP", "Alt"),),
+    published=datetime(2024, 4, 30, 8, 0, tzinfo=UTC),
+    updated=datetime(2024, 4, 30, 9, 30, tzinfo=UTC),
+    language="fr",
+)
+
+
+def test_storage_satisfies_storage_type(store: Storage):
+    typed: StorageType = store
+    assert typed.get_sources() == []
+
+
+def test_entry_round_trips_every_field_with_utc_datetimes(store: Storage):
+    store.upsert_entries("s", [FULL], T0)
+    (article,) = store.get_articles("s")
+    assert article.data == FULL
+    assert article.content_hash == FULL.content_hash()
+    assert article.first_seen == T0 and article.first_seen.tzinfo is not None
+    assert article.data.published is not None and article.data.published.utcoffset() == timedelta(0)
+
+
+def test_upsert_reports_new_then_unchanged(store: Storage):
+    assert store.upsert_entries("s", [entry("a"), entry("b")], T0).new == ("a", "b")
+    result = store.upsert_entries("s", [entry("a"), entry("b")], T1)
+    assert result.new == () and result.unchanged == ("a", "b") and result.changed == ()
+    article = store.get_article("s", "a")
+    assert article is not None and article.first_seen == T0 and article.last_seen == T1
+
+
+def test_upstream_edit_updates_in_place_under_same_id(store: Storage):
+    store.upsert_entries("s", [entry("a", "Ancien")], T0)
+    result = store.upsert_entries("s", [entry("a", "Nouveau")], T1)
+    assert result.changed == ("a",)
+    (article,) = store.get_articles("s")
+    assert article.data.title == "Nouveau"
+    assert article.first_seen == T0
+    assert article.content_hash == entry("a", "Nouveau").content_hash()
+
+
+def test_duplicate_ids_in_one_fetch_keep_the_first(store: Storage):
+    result = store.upsert_entries("s", [entry("a", "Premier"), entry("a", "Second")], T0)
+    assert result.new == ("a",)
+    assert store.get_articles("s")[0].data.title == "Premier"
+
+
+def test_entries_missing_from_full_fetch_are_gone_then_return(store: Storage):
+    store.upsert_entries("s", [entry("a"), entry("b")], T0)
+    result = store.upsert_entries("s", [entry("a")], T1)
+    assert result.gone == ("b",)
+    assert [a.data.upstream_id for a in store.get_articles("s")] == ["a"]
+    gone = store.get_article("s", "b")
+    assert gone is not None and gone.gone_since == T1
+    assert store.upsert_entries("s", [entry("a")], T2).gone == ()  # not reported twice
+    back = store.upsert_entries("s", [entry("a"), entry("b")], T2)
+    assert back.returned == ("b",) and back.unchanged == ("a", "b")
+    assert len(store.get_articles("s")) == 2
+
+
+def test_partial_fetch_marks_nothing_gone(store: Storage):
+    store.upsert_entries("s", [entry("a"), entry("b")], T0)
+    assert store.upsert_entries("s", [entry("a")], T1, full=False).gone == ()
+    assert len(store.get_articles("s")) == 2
+
+
+def test_upsert_touches_only_its_source(store: Storage):
+    store.upsert_entries("s", [entry("a")], T0)
+    store.upsert_entries("t", [entry("a")], T0)
+    store.upsert_entries("s", [], T1)
+    assert store.get_articles("s") == []
+    assert len(store.get_articles("t")) == 1
+
+
+def test_delete_gone_removes_articles_past_retention_with_translations(store: Storage):
+    store.upsert_entries("s", [entry("a"), entry("b")], T0)
+    _translate(store, "a")
+    store.upsert_entries("s", [], T1)
+    assert store.delete_gone(T1) == 0  # gone exactly at the cut-off is kept
+    assert store.delete_gone(T2) == 2
+    assert store.get_articles("s", include_gone=True) == []
+    assert store.get_translation("s", "a", "en") is None
+
+
+def test_articles_are_newest_first(store: Storage):
+    old = entry("old", published=T0)
+    new = entry("new", published=T1)
+    store.upsert_entries("s", [old, new], T2)
+    assert [a.data.upstream_id for a in store.get_articles()] == ["new", "old"]
+
+
+def _translate(store: Storage, upstream_id: str, fields=None, context="ctx", now=T1):
+    article = store.get_article("s", upstream_id)
+    assert article is not None
+    return store.save_translation(
+        "s",
+        upstream_id,
+        "en",
+        fields=fields or {"title": "The title"},
+        content_hash=article.content_hash,
+        context=context,
+        now=now,
+        source_language="fr",
+    )
+
+
+def _needing(store: Storage, context: str = "ctx") -> list[str]:
+    return [a.data.upstream_id for a in store.get_articles_needing_translation("en", context)]
+
+
+def test_needing_translation_follows_hash_context_and_status(store: Storage):
+    store.upsert_entries("s", [entry("a"), entry("b")], T0)
+    assert sorted(_needing(store)) == ["a", "b"]
+    _translate(store, "a")
+    assert _needing(store) == ["b"]
+    assert sorted(_needing(store, context="new glossary")) == ["a", "b"]
+    store.upsert_entries("s", [entry("a", "Titre modifié"), entry("b")], T1)
+    assert sorted(_needing(store)) == ["a", "b"]
+    _translate(store, "a")
+    store.set_translation_status(
+        "s", "a", "en", status=TranslationStatus.FAILED, content_hash="x", context="ctx", error="e"
+    )
+    assert sorted(_needing(store)) == ["a", "b"]
+
+
+def test_articles_in_the_target_language_need_no_translation(store: Storage):
+    store.upsert_entries("s", [entry("en", language="en-GB"), entry("fr")], T0)
+    assert _needing(store) == ["fr"]
+
+
+def test_gone_articles_need_no_translation(store: Storage):
+    store.upsert_entries("s", [entry("a")], T0)
+    store.upsert_entries("s", [], T1)
+    assert _needing(store) == []
+
+
+def test_content_updated_at_moves_only_when_fields_change(store: Storage):
+    store.upsert_entries("s", [entry("a")], T0)
+    first = _translate(store, "a", now=T1)
+    assert first.content_updated_at == T1
+    same = _translate(store, "a", context="other", now=T2)
+    assert same.content_updated_at == T1
+    assert same.translated_at == T2 and same.context == "other"
+    changed = _translate(store, "a", fields={"title": "A new title"}, now=T2)
+    assert changed.content_updated_at == T2
+
+
+def test_failed_status_keeps_earlier_fields(store: Storage):
+    store.upsert_entries("s", [entry("a")], T0)
+    _translate(store, "a")
+    store.set_translation_status(
+        "s", "a", "en", status=TranslationStatus.FAILED, content_hash="h", context="c", error="boom"
+    )
+    record = store.get_translation("s", "a", "en")
+    assert record is not None
+    assert record.status is TranslationStatus.FAILED and record.error == "boom"
+    assert record.fields == {"title": "The title"}
+
+
+def test_pending_status_creates_an_empty_row(store: Storage):
+    store.upsert_entries("s", [entry("a")], T0)
+    store.set_translation_status(
+        "s", "a", "en", status=TranslationStatus.PENDING, content_hash="h", context="c"
+    )
+    record = store.get_translation("s", "a", "en")
+    assert record is not None and record.fields == {} and record.status is TranslationStatus.PENDING
+    assert store.get_localized("en") == []
+
+
+def test_localized_overlays_translated_fields_on_the_original(store: Storage):
+    store.upsert_entries("s", [FULL], T0)
+    fields = {"title": "Title", "content": "<p>Content</p>", "media.0.caption": "Caption"}
+    store.save_translation(
+        "s",
+        FULL.upstream_id,
+        "en",
+        fields=fields,
+        content_hash=FULL.content_hash(),
+        context="c",
+        now=T1,
+        source_language="fr",
+    )
+    (shown,) = store.get_localized("en")
+    assert (shown.title, shown.content, shown.summary) == ("Title", "<p>Content</p>", FULL.summary)
+    assert shown.media[0].caption == "Caption" and shown.media[0].credit == "AFP"
+    assert shown.media[0].alt == "Alt"
+    assert shown.language == "en" and shown.original_language == "fr"
+    assert shown.machine_translated and shown.updated == T1
+    assert shown.published == FULL.published and shown.link == FULL.link
+
+
+def test_localized_shows_originals_in_their_own_language_only(store: Storage):
+    store.upsert_entries("s", [FULL, entry("x", language="de")], T0)
+    (original,) = store.get_localized("fr")
+    assert original.title == FULL.title and not original.machine_translated
+    assert original.updated == FULL.updated
+    assert store.get_localized("en") == []
+
+
+def test_add_source_follows_a_changed_configured_url(store: Storage):
+    state = store.add_source("s", "https://a.example/feed")
+    assert state.url == "https://a.example/feed" and not state.disabled
+    store.record_fetch_success(
+        "s", T0, status=200, etag='"1"', url="https://b.example/feed", last_modified="x"
+    )
+    assert store.add_source("s", "https://a.example/feed").url == "https://b.example/feed"
+    moved = store.add_source("s", "https://c.example/feed")
+    assert moved.url == "https://c.example/feed" and moved.etag is None
+
+
+def test_fetch_failures_count_up_and_success_resets(store: Storage):
+    store.add_source("s", "https://a.example/feed")
+    store.record_fetch_failure("s", T0, error="HTTP 500", status=500, next_attempt_at=T1)
+    store.record_fetch_failure("s", T1, error="timeout", next_attempt_at=T2)
+    state = store.get_source("s")
+    assert state is not None
+    assert state.consecutive_failures == 2 and state.last_error == "timeout"
+    assert state.next_attempt_at == T2 and state.last_fetch_at == T1 and state.last_ok_at is None
+    store.record_fetch_success("s", T2, status=304, etag='"e"')
+    state = store.get_source("s")
+    assert state is not None
+    assert state.consecutive_failures == 0 and state.next_attempt_at is None
+    assert state.last_ok_at == T2 and state.last_status == 304 and state.etag == '"e"'
+
+
+def test_disable_and_enable_source(store: Storage):
+    store.add_source("s", "https://a.example/feed")
+    store.disable_source("s", T0, "HTTP 410 Gone")
+    state = store.get_source("s")
+    assert state is not None and state.disabled and state.disabled_reason == "HTTP 410 Gone"
+    store.enable_source("s")
+    state = store.get_source("s")
+    assert state is not None and not state.disabled and state.disabled_reason is None
+
+
+def test_delete_source_removes_its_articles_and_translations(store: Storage):
+    store.upsert_entries("s", [entry("a")], T0)
+    _translate(store, "a")
+    store.delete_source("s")
+    assert store.get_source("s") is None
+    assert store.get_articles(include_gone=True) == []
+    assert store.get_counts().translations == {}
+
+
+def test_counts_per_source_and_language_status(store: Storage):
+    store.upsert_entries("s", [entry("a"), entry("b")], T0)
+    store.upsert_entries("t", [entry("c")], T0)
+    _translate(store, "a")
+    store.set_translation_status(
+        "s", "b", "en", status=TranslationStatus.FAILED, content_hash="h", context="c"
+    )
+    counts = store.get_counts()
+    assert counts.articles == {"s": 2, "t": 1}
+    assert counts.translations == {"en": {"done": 1, "failed": 1}}
+
+
+def test_naive_datetimes_are_refused(store: Storage):
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        store.upsert_entries("s", [entry("a")], datetime(2024, 1, 1))
+
+
+# -- a locked database ---------------------------------------------------------------------
+
+CALLS: dict[str, Callable[[Storage], object]] = {
+    "add_source": lambda s: s.add_source("s", "https://x.example/"),
+    "get_source": lambda s: s.get_source("s"),
+    "get_sources": lambda s: s.get_sources(),
+    "delete_source": lambda s: s.delete_source("s"),
+    "record_fetch_success": lambda s: s.record_fetch_success("s", T0, status=200),
+    "record_fetch_failure": lambda s: s.record_fetch_failure("s", T0, error="e"),
+    "disable_source": lambda s: s.disable_source("s", T0, "gone"),
+    "enable_source": lambda s: s.enable_source("s"),
+    "upsert_entries": lambda s: s.upsert_entries("s", [entry("a")], T0),
+    "get_article": lambda s: s.get_article("s", "a"),
+    "get_articles": lambda s: s.get_articles(),
+    "delete_gone": lambda s: s.delete_gone(T0),
+    "get_articles_needing_translation": lambda s: s.get_articles_needing_translation("en", "c"),
+    "save_translation": lambda s: s.save_translation(
+        "s", "a", "en", fields={}, content_hash="h", context="c", now=T0
+    ),
+    "set_translation_status": lambda s: s.set_translation_status(
+        "s", "a", "en", status=TranslationStatus.PENDING, content_hash="h", context="c"
+    ),
+    "get_translation": lambda s: s.get_translation("s", "a", "en"),
+    "get_localized": lambda s: s.get_localized("en"),
+    "get_counts": lambda s: s.get_counts(),
+}
+
+
+def test_locked_calls_cover_every_storage_method():
+    public = {name for name in vars(Storage) if not name.startswith("_") and name != "close"}
+    assert public == set(CALLS)
+
+
+@pytest.fixture
+def locked_storage(tmp_path: Path) -> Iterator[Storage]:
+    """A Storage whose database another connection holds exclusively.
+
+    The service waits up to 10 s on a busy database; here the wait is 0 so each call fails at
+    once (the pragmas listener is swapped for one that only sets the timeout).
+    """
+    path = tmp_path / "locked.sqlite"
+    storage = make_storage(f"sqlite:///{path}")
+    storage.upsert_entries("s", [entry("a")], T0)
+    storage.close()
+    sa.event.remove(storage.engine, "connect", db._sqlite_pragmas)
+    sa.event.listen(
+        storage.engine, "connect", lambda conn, _r: conn.execute("PRAGMA busy_timeout=0")
+    )
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    yield storage
+    holder.execute("ROLLBACK")
+    holder.close()
+    storage.close()
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_locked_database_raises_storage_error_naming_it(locked_storage: Storage, name: str):
+    with pytest.raises(StorageError) as info:
+        CALLS[name](locked_storage)
+    assert "locked.sqlite" in str(info.value)
+    assert isinstance(info.value.__cause__, sa.exc.OperationalError)
