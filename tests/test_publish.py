@@ -1,0 +1,101 @@
+"""Publishing: atomic, only-when-changed writes that never leave the output directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from feeds import publish as publish_module
+from feeds.publish import PublishError, publish
+
+
+def test_publish_writes_new_files_and_reports_them_changed(tmp_path):
+    result = publish(tmp_path, {"en/feed.xml": b"<rss/>", "index.html": b"<html/>"})
+    assert result.changed == ("en/feed.xml", "index.html")
+    assert result.unchanged == ()
+    assert (tmp_path / "en" / "feed.xml").read_bytes() == b"<rss/>"
+    assert oct((tmp_path / "index.html").stat().st_mode & 0o777) == "0o644"
+
+
+def test_publish_leaves_identical_files_untouched(tmp_path):
+    publish(tmp_path, {"en/atom.xml": b"one", "en/feed.json": b"{}"})
+    target = tmp_path / "en" / "atom.xml"
+    os.utime(target, ns=(1_000_000_000, 1_000_000_000))
+    result = publish(tmp_path, {"en/atom.xml": b"one", "en/feed.json": b"{ }"})
+    assert result.changed == ("en/feed.json",)
+    assert result.unchanged == ("en/atom.xml",)
+    assert target.stat().st_mtime_ns == 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    "path", ["../escape.xml", "/etc/passwd", "en/../../x.xml", "en/.hidden", "", "a\\..\\b"]
+)
+def test_publish_refuses_paths_escaping_the_directory(tmp_path, path):
+    root = tmp_path / "out"
+    with pytest.raises(PublishError, match="refusing"):
+        publish(root, {"ok.xml": b"fine", path: b"bad"})
+    assert not (root / "ok.xml").exists(), "one bad path must publish nothing"
+
+
+def test_publish_refuses_a_symlinked_directory_leading_outside(tmp_path):
+    root = tmp_path / "out"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root.mkdir()
+    (root / "en").symlink_to(outside)
+    with pytest.raises(PublishError, match="leaves"):
+        publish(root, {"en/feed.xml": b"x"})
+    assert list(outside.iterdir()) == []
+
+
+def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    publish(tmp_path, {"en/feed.xml": b"old"})
+
+    def broken_fsync(descriptor: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(publish_module.os, "fsync", broken_fsync)
+    with pytest.raises(PublishError, match=r"en/feed.xml.*No space"):
+        publish(tmp_path, {"en/feed.xml": b"new"})
+    assert (tmp_path / "en" / "feed.xml").read_bytes() == b"old"
+    assert [p.name for p in (tmp_path / "en").iterdir()] == ["feed.xml"]
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from feeds.publish import publish
+    root = Path(sys.argv[1])
+    versions = [bytes([65 + n]) * 3_000_000 for n in range(2)]
+    print("ready", flush=True)
+    n = 0
+    while True:
+        publish(root, {f"f{i}.xml": versions[n % 2] for i in range(4)})
+        n += 1
+    """
+)
+
+
+def test_killing_the_publisher_at_any_moment_leaves_every_file_complete(tmp_path):
+    """SIGKILL a process that keeps republishing big files; each file is whole, old or new."""
+    whole = {bytes([65]) * 3_000_000, bytes([66]) * 3_000_000}
+    for attempt in range(6):
+        child = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        time.sleep(0.05 + 0.07 * attempt)  # varies where the kill lands; asserts nothing on time
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        for path in tmp_path.glob("f*.xml"):
+            assert path.read_bytes() in whole, f"{path.name} is torn after kill #{attempt}"
