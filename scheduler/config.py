@@ -81,13 +81,13 @@ class SourceSettings:
 
 @dataclass(frozen=True)
 class LanguageSettings:
-    """A target language and the words its feeds show."""
+    """A target language and the words its feeds show; None means the renderer's default."""
 
     code: str
-    title: str
-    description: str
-    #: Shown with machine-translated items so readers know what they read.
-    notice: str
+    title: str | None = None
+    description: str | None = None
+    #: Shown with machine-translated items; ``{language}`` and ``{link}`` are filled in.
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,10 @@ class OutputSettings:
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
+    #: 0 binds any free port (tests).
     port: int = 8080
+    #: False serves feeds only to partners, under ``/p/<token>/``.
+    public: bool = True
 
 
 @dataclass(frozen=True)
@@ -401,9 +404,9 @@ def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
         result.append(
             LanguageSettings(
                 code=code,
-                title=c.get(table, path, "title", str, f"lingofeed ({code})") or "",
-                description=c.get(table, path, "description", str, "") or "",
-                notice=c.get(table, path, "notice", str, "") or "",
+                title=c.get(table, path, "title", str, None),
+                description=c.get(table, path, "description", str, None),
+                notice=c.get(table, path, "notice", str, None),
             )
         )
     return tuple(result)
@@ -488,10 +491,10 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
     base_url = c.url(c.get(out, out_path, "base_url", str, _MISSING), (*out_path, "base_url"))
     hub = c.url(c.get(out, out_path, "websub_hub", str, None), (*out_path, "websub_hub"))
     srv_path: KeyPath = ("server",)
-    srv = c.table(raw.get("server", _MISSING), srv_path, {"host", "port"})
+    srv = c.table(raw.get("server", _MISSING), srv_path, {"host", "port", "public"})
     port = c.get(srv, srv_path, "port", int, 8080)
-    if port is not None and not 0 < port < 65536:
-        c.problem((*srv_path, "port"), f"{port} is not a TCP port (1-65535)")
+    if port is not None and not 0 <= port < 65536:
+        c.problem((*srv_path, "port"), f"{port} is not a TCP port (0-65535, 0 = any free)")
     eng_path: KeyPath = ("engine",)
     eng = c.table(raw.get("engine", _MISSING), eng_path, set(EngineSettings.__dataclass_fields__))
     defaults = EngineSettings()
@@ -512,7 +515,11 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
             item_limit=c.positive(out, out_path, "item_limit", 50) or 50,
             websub_hub=hub,
         ),
-        server=ServerSettings(c.get(srv, srv_path, "host", str, "127.0.0.1") or "", port or 0),
+        server=ServerSettings(
+            c.get(srv, srv_path, "host", str, "127.0.0.1") or "",
+            port or 0,
+            c.get(srv, srv_path, "public", bool, True) is not False,
+        ),
         data_dir=data_dir,
         database_url=database_url or default_db,
         models=ModelSettings(c.writable_dir(models_dir, (*mod_path, "directory")), index_url),

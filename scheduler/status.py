@@ -1,0 +1,264 @@
+"""What the service is doing: per source and per language, for ``lingofeed status`` and ``/status``.
+
+Everything shown is read from the database, so the CLI (another process) and the HTTP page agree.
+Model usage (calls, sentences, seconds, translation-memory hits) is added up per language in the
+``usage_counters`` table after each translation batch: it is how an operator, and the tests, can
+see that a cycle with nothing new made no model call.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from feeds.db import Schema, wrap_errors
+from feeds.storage import SourceState, StorageType
+
+_metadata = sa.MetaData()
+usage_counters = sa.Table(
+    "usage_counters",
+    _metadata,
+    sa.Column("language", sa.String(35), primary_key=True),
+    sa.Column("model_calls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("model_segments", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("model_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("tm_hits", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("tm_misses", sa.Integer, nullable=False, server_default="0"),
+)
+#: Pass to ``feeds.db.open_engine`` with the other schemas.
+STATUS_SCHEMA = Schema("status", _metadata, version=1)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Model and translation-memory work; also a difference of two cumulative readings."""
+
+    model_calls: int = 0
+    model_segments: int = 0
+    model_seconds: float = 0.0
+    tm_hits: int = 0
+    tm_misses: int = 0
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            **{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)}
+        )
+
+    @property
+    def hit_rate(self) -> float | None:
+        looked_up = self.tm_hits + self.tm_misses
+        return self.tm_hits / looked_up if looked_up else None
+
+    @property
+    def segments_per_second(self) -> float | None:
+        return self.model_segments / self.model_seconds if self.model_seconds > 0 else None
+
+
+def add_usage(engine: Engine, language: str, usage: Usage) -> None:
+    """Add one batch's usage to ``language``'s running totals (one transaction)."""
+    values = asdict(usage)
+    with wrap_errors(engine, f"cannot record usage for {language!r}"), engine.begin() as conn:
+        found = conn.execute(
+            sa.select(usage_counters.c.language).where(usage_counters.c.language == language)
+        ).first()
+        if found is None:
+            conn.execute(sa.insert(usage_counters).values(language=language, **values))
+            return
+        increments = {name: usage_counters.c[name] + value for name, value in values.items()}
+        conn.execute(
+            sa.update(usage_counters)
+            .where(usage_counters.c.language == language)
+            .values(**increments)
+        )
+
+
+def get_usage(engine: Engine) -> dict[str, Usage]:
+    with wrap_errors(engine, "cannot read usage"), engine.connect() as conn:
+        rows = conn.execute(sa.select(usage_counters)).mappings()
+        return {
+            row["language"]: Usage(**{f.name: row[f.name] for f in fields(Usage)}) for row in rows
+        }
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    id: str
+    location: str
+    schedule: str
+    last_fetch: datetime | None
+    last_ok: datetime | None
+    result: str
+    next_run: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class LanguageStatus:
+    code: str
+    #: Entries this language's feeds show.
+    items: int
+    #: Articles with no current translation yet (new, edited, or after a glossary change).
+    untranslated: int
+    failed: int
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    generated: datetime
+    sources: tuple[SourceStatus, ...]
+    languages: tuple[LanguageStatus, ...]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What the config says about a source, for the status rows."""
+
+    id: str
+    location: str
+    schedule: str
+
+
+def snapshot(
+    storage: StorageType,
+    engine: Engine,
+    *,
+    now: datetime,
+    sources: tuple[SourceInfo, ...],
+    languages: Mapping[str, str],
+    next_runs: Mapping[str, datetime | None],
+) -> StatusSnapshot:
+    """Read the status of every configured source and language.
+
+    ``languages`` maps each target language to its current translation context, so
+    "untranslated" counts exactly what the next cycle would translate.
+    """
+    states = {state.id: state for state in storage.get_sources()}
+    rows = tuple(_source_status(i, states.get(i.id), next_runs.get(i.id)) for i in sources)
+    counts = storage.get_counts().translations
+    usage = get_usage(engine)
+    per_language = tuple(
+        LanguageStatus(
+            code,
+            items=len(storage.get_localized(code)),
+            untranslated=len(storage.get_articles_needing_translation(code, context)),
+            failed=counts.get(code, {}).get("failed", 0),
+            usage=usage.get(code, Usage()),
+        )
+        for code, context in languages.items()
+    )
+    return StatusSnapshot(now, rows, per_language)
+
+
+def _source_status(
+    info: SourceInfo, state: SourceState | None, next_run: datetime | None
+) -> SourceStatus:
+    if state is None:
+        return SourceStatus(info.id, info.location, info.schedule, None, None, "never run",
+                            next_run, None)  # fmt: skip
+    if state.disabled:
+        result = "disabled"
+    elif state.last_error:
+        result = "error"
+    else:
+        result = "ok" if state.last_ok_at else "never run"
+    return SourceStatus(
+        info.id,
+        info.location,
+        info.schedule,
+        state.last_fetch_at,
+        state.last_ok_at,
+        result,
+        None if state.disabled else next_run,
+        state.disabled_reason or state.last_error,
+    )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "-"
+
+
+def _rate(value: float | None, fmt: str) -> str:
+    return fmt.format(value) if value is not None else "-"
+
+
+def as_json(status: StatusSnapshot) -> str:
+    data = asdict(status)
+    for language, entry in zip(status.languages, data["languages"], strict=True):
+        entry["usage"]["hit_rate"] = language.usage.hit_rate
+        entry["usage"]["segments_per_second"] = language.usage.segments_per_second
+    return json.dumps(data, default=lambda o: o.isoformat(), indent=2, ensure_ascii=False)
+
+
+def _source_cells(s: SourceStatus) -> tuple[str, ...]:
+    return (s.id, s.location, s.schedule, _when(s.last_fetch), s.result, _when(s.next_run),
+            s.error or "")  # fmt: skip
+
+
+def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
+    u = lang.usage
+    return (lang.code, str(lang.items), str(lang.untranslated), str(lang.failed),
+            _rate(u.hit_rate, "{:.0%}"), _rate(u.segments_per_second, "{:.1f}"),
+            str(u.model_calls))  # fmt: skip
+
+
+_SOURCE_HEAD = ("source", "location", "schedule", "last fetch", "result", "next run", "error")
+_LANGUAGE_HEAD = ("language", "items", "untranslated", "failed", "TM hit rate", "segments/s",
+                  "model calls")  # fmt: skip
+
+
+def as_text(status: StatusSnapshot) -> str:
+    """Two aligned tables for a terminal."""
+    out = [f"lingofeed status at {_when(status.generated)}", ""]
+    for head, rows in (
+        (_SOURCE_HEAD, [_source_cells(s) for s in status.sources]),
+        (_LANGUAGE_HEAD, [_language_cells(lang) for lang in status.languages]),
+    ):
+        widths = [max(len(cell) for cell in column) for column in zip(head, *rows, strict=True)]
+        for cells in (head, *rows):
+            out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+        out.append("")
+    return "\n".join(out)
+
+
+def _table(caption: str, head: tuple[str, ...], rows: list[tuple[str, ...]], css: str) -> str:
+    th = "".join(f"<th scope='col'>{html.escape(cell)}</th>" for cell in head)
+    body = "".join(
+        f"<tr class='{css}-{html.escape(row[4] if css == 'source' else 'row')}'>"
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in row)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><caption>{html.escape(caption)}</caption><tr>{th}</tr>{body}</table>"
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0 2rem;width:100%}
+caption{text-align:left;font-size:1.2rem;font-weight:600;padding:.4rem 0}
+th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
+th{background:#f2f2f2}.source-error td,.source-disabled td{background:#fde8e8}
+.source-ok td:nth-child(5){color:#176f2c;font-weight:600}
+"""
+
+
+def as_html(status: StatusSnapshot) -> str:
+    """A self-contained page (no scripts, no external assets), refreshed every 30 s."""
+    sources = _table("Sources", _SOURCE_HEAD, [_source_cells(s) for s in status.sources], "source")
+    languages = _table(
+        "Languages", _LANGUAGE_HEAD, [_language_cells(x) for x in status.languages], "language"
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta http-equiv='refresh' content='30'><title>lingofeed status</title>"
+        f"<style>{_STYLE}</style></head><body><h1>lingofeed status</h1>"
+        f"<p>Generated {html.escape(_when(status.generated))}.</p>{sources}{languages}"
+        "<p><a href='/status.json'>JSON</a> · <a href='/metrics'>Prometheus metrics</a></p>"
+        "</body></html>"
+    )
