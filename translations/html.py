@@ -188,8 +188,10 @@ class _Run:
             inside = [i for i, (s, e) in enumerate(spans) if s < ce and e > cs]
             if inside:
                 tag.start, tag.end = inside[0], inside[-1] + 1
-                tag.trim_leading = spans[tag.start][0] < cs
-                tag.trim_trailing = spans[tag.end - 1][1] > ce
+                # Punctuation the element did not wrap in the source stays outside it.
+                covered = text[cs:ce].strip()
+                tag.trim_leading = covered[0].isalnum()
+                tag.trim_trailing = covered[-1].isalnum()
             else:
                 tag.start = tag.end = sum(1 for s, _ in spans if s < cs)
         cuts = sentence_spans(text, lang)

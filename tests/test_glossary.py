@@ -1,0 +1,133 @@
+"""Glossary terms and protected tokens, enforced on model output through the alignment.
+
+Pure-logic tests feed hand-written model outputs (with the alignment a model would give) to
+``enforce``; the end-to-end tests through the repo's real model live in ``test_pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from translations.glossary import Glossary, enforce, protected_tokens
+from translations.types import AlignedTranslation
+
+
+def out(text: str, *pairs: tuple[int, int]) -> AlignedTranslation:
+    """A model output with its word alignment (source word, target word)."""
+    return AlignedTranslation(text, tuple(pairs))
+
+
+def diagonal(text: str) -> AlignedTranslation:
+    return out(text, *((i, i) for i in range(len(text.split()))))
+
+
+def enforced_text(source: str, translation: AlignedTranslation, glossary: Glossary | None) -> str:
+    result = enforce(source, translation, glossary)
+    assert result.problems == ()
+    return " ".join(slot for slot in result.slots if slot)
+
+
+TIMBUKTU = Glossary({"Tombouctou": "Timbuktu", "Nations unies": "United Nations"}, ["MINUSMA"])
+
+
+def test_term_replaces_the_aligned_target_word_keeping_punctuation():
+    source = "Le camp est à Tombouctou, dit-il."
+    model = out("The camp is in Tombuctu, he said.", (0, 0), (1, 1), (2, 2), (3, 3), (4, 4))
+    assert enforced_text(source, model, TIMBUKTU) == "The camp is in Timbuktu, he said."
+
+
+def test_term_inside_a_hashtag_keeps_the_hash():
+    source = "Fermeture du camp de #Tombouctou."
+    model = diagonal("Closure of camp of #Tombouctou.")
+    assert enforced_text(source, model, TIMBUKTU) == "Closure of camp of #Timbuktu."
+
+
+def test_term_the_model_already_got_right_is_left_alone():
+    source = "Le camp de Tombouctou."
+    model = out("The Timbuktu camp.", (0, 0), (1, 2), (3, 1))
+    assert enforced_text(source, model, TIMBUKTU) == "The Timbuktu camp."
+
+
+def test_term_matches_whole_words_only():
+    source = "Les Tombouctous arrivent."
+    model = diagonal("The Tombouctous arrive.")
+    assert enforced_text(source, model, TIMBUKTU) == "The Tombouctous arrive."
+
+
+def test_term_matching_is_case_sensitive_by_default():
+    source = "tombouctou est loin."
+    model = diagonal("tombouctou is far.")
+    assert enforced_text(source, model, TIMBUKTU) == "tombouctou is far."
+    loose = Glossary({"Tombouctou": "Timbuktu"}, case_sensitive=False)
+    assert enforced_text(source, model, loose) == "Timbuktu is far."
+
+
+def test_multi_word_term_replaces_all_its_aligned_words():
+    source = "Les Nations unies partent."
+    model = out("The Nations united leave.", (0, 0), (1, 1), (2, 2), (3, 3))
+    assert enforced_text(source, model, TIMBUKTU) == "The United Nations leave."
+
+
+def test_protected_term_is_restored_over_its_aligned_word():
+    source = "La MINUSMA part."
+    model = out("The MINUSA leaves.", (0, 0), (1, 1), (2, 2))
+    assert enforced_text(source, model, TIMBUKTU) == "The MINUSMA leaves."
+
+
+def test_unaligned_term_replaces_a_verbatim_copy():
+    source = "Un vol relie Bamako à Tombouctou."
+    model = out("One flight links Bamako to Tombouctou.")
+    assert enforced_text(source, model, TIMBUKTU) == "One flight links Bamako to Timbuktu."
+
+
+@pytest.mark.parametrize(
+    ("source", "model", "expected"),
+    [
+        ("Le 28/12 au camp.", "On 28.12 at camp.", "On 28/12 at camp."),
+        ("Il mesure 3,5 m.", "It measures 3.5 m.", "It measures 3,5 m."),
+        (
+            "Voir https://ex.org/a?b=1 ici.",
+            "See https://ex.org/a ici.",
+            "See https://ex.org/a?b=1 ici.",
+        ),
+        (
+            "Écrire à info@ex.org demain.",
+            "Write to info@ex demain.",
+            "Write to info@ex.org demain.",
+        ),
+        ("Merci @minusma pour tout.", "Thanks @minusm for all.", "Thanks @minusma for all."),
+    ],
+)
+def test_altered_protected_token_is_restored_from_the_source(source, model, expected):
+    assert enforced_text(source, diagonal(model), None) == expected
+
+
+def test_lost_protected_token_without_alignment_is_a_problem():
+    result = enforce("Le 28/12 au camp.", out("At the camp."), None)
+    assert result.problems and "28/12" in result.problems[0]
+
+
+def test_protected_tokens_are_found():
+    text = "Le 28/12 à 10:30, voir https://ex.org/x. #Gao @un info@ex.org 12 000"
+    assert protected_tokens(text) == [
+        "28/12",
+        "10:30",
+        "https://ex.org/x",
+        "#Gao",
+        "@un",
+        "info@ex.org",
+        "12",
+        "000",
+    ]
+
+
+def test_fingerprint_is_stable_and_changes_with_the_rules():
+    same = Glossary({"Nations unies": "United Nations", "Tombouctou": "Timbuktu"}, ["MINUSMA"])
+    assert same.fingerprint() == TIMBUKTU.fingerprint()
+    assert Glossary({"Tombouctou": "Timbuctoo"}).fingerprint() != TIMBUKTU.fingerprint()
+    assert Glossary(protected=["MINUSMA"]).fingerprint() != Glossary().fingerprint()
+
+
+def test_empty_term_is_refused():
+    with pytest.raises(ValueError, match="empty"):
+        Glossary({"Tombouctou": " "})
