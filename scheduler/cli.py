@@ -1,0 +1,218 @@
+"""The ``lingofeed`` command: run, once, check, status, models.
+
+Errors print one line a newcomer can act on (``-v`` adds the traceback) and exit non-zero, so
+scripts and cron notice. Long work shows a progress bar on a terminal and log lines otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from feeds.errors import LingofeedError
+from scheduler.config import ConfigError, Settings, load_settings
+from translations.errors import TranslationError
+
+log = logging.getLogger("lingofeed")
+
+DEFAULT_CONFIGS = (Path("config/lingofeed.toml"), Path("config/example.toml"))
+
+_DESCRIPTION = """\
+lingofeed turns articles (RSS/Atom/JSON feeds or article files) into translated feeds, one
+family per language, with offline Argos Translate models.
+
+Typical first steps:
+  lingofeed check                      validate the config and show what would run
+  lingofeed models install FILE.argosmodel   install a translation model
+  lingofeed once                       run every source once and publish
+  lingofeed run                        keep running on schedule and serve the feeds
+"""
+
+
+def _version() -> str:
+    try:
+        return version("lingofeed")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lingofeed",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="config file (default: config/lingofeed.toml, else config/example.toml)",
+    )
+    parser.add_argument("--version", action="version", version=f"lingofeed {_version()}")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="store_true", help="debug logs and tracebacks")
+    noise.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "run",
+        help="run sources on their schedules and serve feeds, /status and /metrics",
+        description="Run until Ctrl-C or SIGTERM. Edits to the config file are applied "
+        "without a restart; an invalid edit is logged and the running config is kept.",
+    )
+    commands.add_parser(
+        "once",
+        help="fetch, translate and publish every source once, then exit (for cron)",
+        description="Exit status 1 if any source failed (the others are still published).",
+    )
+    commands.add_parser(
+        "check",
+        help="validate the config; list every problem with its line, or what would run",
+    )
+    commands.add_parser("status", help="show sources and languages from the database")
+    models = commands.add_parser("models", help="list, install or remove translation models")
+    actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="installed packages and the language pairs they give")
+    install = actions.add_parser(
+        "install",
+        help="install FROM TO from the package index, or a .argosmodel file",
+        description="Examples: 'lingofeed models install fr en' (downloads from the index), "
+        "'lingofeed models install translate-fr_en.argosmodel' (offline).",
+    )
+    install.add_argument("what", nargs="+", metavar="FROM TO | FILE")
+    remove = actions.add_parser("remove", help="remove the package for FROM TO")
+    remove.add_argument("source", metavar="FROM")
+    remove.add_argument("target", metavar="TO")
+    return parser
+
+
+def find_config(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    return next((path for path in DEFAULT_CONFIGS if path.exists()), DEFAULT_CONFIGS[0])
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args)
+    try:
+        settings = load_settings(find_config(args.config))
+        return _dispatch(args, settings)
+    except ConfigError as exc:
+        print(f"lingofeed: {exc}", file=sys.stderr)
+        return 2
+    except (LingofeedError, TranslationError, OSError) as exc:
+        if args.verbose:
+            log.exception("failed")
+        print(f"lingofeed: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "check":
+        print(_describe(settings))
+        return 0
+    if args.command == "once":
+        return _once(settings)
+    # Imported here: the service pulls in the model runtime, which `check` and `--help` skip.
+    from scheduler.service import Service, open_runtime
+    from scheduler.status import as_text
+
+    if args.command == "status":
+        with open_runtime(settings, load_models=False) as runtime:
+            print(as_text(runtime.status(settings, {})))
+        return 0
+    if args.command == "run":
+        Service(settings.config_file).run(handle_signals=True)
+        return 0
+    return _models(settings, args)
+
+
+def _models(settings: Settings, args: argparse.Namespace) -> int:
+    """``models list|install|remove``: packages live in the config's ``[models] directory``."""
+    from translations.models import ModelStore
+
+    store = ModelStore(settings.models.directory, index_url=settings.models.index_url)
+    if args.action == "list":
+        for package in store.installed():
+            print(f"{package.from_code} -> {package.to_code}  {package.model_id}  {package.path}")
+        return 0
+    if args.action == "remove":
+        store.remove(args.source, args.target)
+        print(f"removed {args.source} -> {args.target}")
+        return 0
+    what = args.what
+    if len(what) == 1 and what[0].endswith(".argosmodel"):
+        package = store.install_file(Path(what[0]))
+    elif len(what) == 2:
+        package = store.install_from_index(what[0], what[1], progress=sys.stderr.isatty())
+    else:
+        print("lingofeed: models install takes FROM TO or FILE.argosmodel", file=sys.stderr)
+        return 2
+    print(f"installed {package.from_code} -> {package.to_code} ({package.model_id})")
+    return 0
+
+
+def _once(settings: Settings) -> int:
+    from scheduler.cycle import run_cycle
+    from scheduler.service import open_runtime
+
+    with open_runtime(settings) as runtime:
+        reports = run_cycle(runtime.context(settings))
+    failed = [report for report in reports if report.error]
+    for report in failed:
+        print(f"lingofeed: source {report.source_id!r} failed: {report.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _describe(settings: Settings) -> str:
+    """What ``check`` prints for a valid config: what would run, and what is missing."""
+    from translations.models import ModelStore
+
+    store = ModelStore(settings.models.directory)
+    lines = [f"{settings.config_file}: OK", "", "sources:"]
+    for configured in settings.sources:
+        source = configured.source
+        language = source.language or "auto"
+        lines.append(
+            f"  {source.id}: {source.location} ({language}), {configured.schedule.describe()}"
+        )
+    lines += ["", "languages and models:"]
+    for target in settings.language_codes:
+        for src in _source_languages(settings, target):
+            installed = "installed" if store.can_translate(src, target) else "NOT INSTALLED"
+            lines.append(f"  {src} -> {target}: {installed}")
+    lines += [
+        "",
+        f"output: {settings.output.directory} at {settings.output.base_url}",
+        f"server: http://{settings.server.host}:{settings.server.port}/",
+        f"database: {settings.database_url}",
+        f"checked at {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
+    ]
+    return "\n".join(lines)
+
+
+def _source_languages(settings: Settings, target: str) -> list[str]:
+    declared = {s.source.language for s in settings.sources if s.source.language}
+    if any(s.source.language is None for s in settings.sources):
+        declared |= set(settings.language_codes)
+    return sorted(code for code in declared if code != target)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

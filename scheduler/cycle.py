@@ -1,0 +1,392 @@
+"""One cycle for one source: fetch or read -> store -> translate -> render -> publish.
+
+The published feeds are always rendered from the store, never from what was just fetched, and
+publishing replaces files atomically: a crash at any point leaves the previous feeds intact and
+the next cycle picks up what is still pending. A failing source is recorded on its row with an
+exponential backoff and never stops the other sources. Every event is one grep-able log line,
+``source=<id> lang=<xx> event=<...> key=value...``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from feeds.files import read_directory
+
+from feeds.errors import FetchError, SourceError, StorageError
+from feeds.fetch import Fetcher
+from feeds.parse import parse_feed
+from feeds.publish import PublishError, publish
+from feeds.render import render_site
+from feeds.render_meta import FeedSettings, LanguageMeta, RenderError
+from feeds.storage import StorageType, TranslationStatus
+from feeds.types import Article, EntryData, Source
+from scheduler.config import Settings, SourceSettings
+from scheduler.metrics import Metrics
+from scheduler.status import Usage
+from translations.errors import TranslationError
+from translations.types import DocField, Document, FieldKind, TranslatedDocument
+
+log = logging.getLogger("lingofeed.cycle")
+
+#: First retry after a failed fetch; doubles per consecutive failure up to ``MAX_BACKOFF``.
+BASE_BACKOFF = timedelta(minutes=1)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def event(name: str, *, source: str = "-", lang: str = "-", **fields: object) -> str:
+    """``source=<id> lang=<xx> event=<name> k=v ...``: one line an operator can grep."""
+    tail = "".join(f" {key}={_quote(value)}" for key, value in fields.items())
+    return f"source={source} lang={lang} event={name}{tail}"
+
+
+def _quote(value: object) -> str:
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if not text or " " in text or '"' in text else text
+
+
+@dataclass
+class CycleContext:
+    """What one cycle needs: the current settings and the long-lived parts from ``Runtime``."""
+
+    settings: Settings
+    storage: StorageType
+    metrics: Metrics
+    fetcher: Fetcher
+    #: Documents into one target language; one TranslatedDocument per document, same keys.
+    translate: Callable[[Sequence[Document], str], list[TranslatedDocument]]
+    #: Fingerprint of the glossary and model ids a translation into a language is made with.
+    translation_context: Callable[[str], str]
+    #: Cumulative model and translation-memory work, read before and after each batch.
+    usage: Callable[[], Usage]
+    #: Where per-language usage totals are added (the status page reads them).
+    record_usage: Callable[[str, Usage], None]
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What a fetch produced: entries to store, or None when upstream had nothing new (304)."""
+
+    entries: tuple[EntryData, ...] | None
+    status: int = 200
+    etag: str | None = None
+    last_modified: str | None = None
+    #: Where a permanent redirect pointed, to be fetched from now on.
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """What happened to one source in one cycle (for logs, tests and ``lingofeed once``)."""
+
+    source_id: str
+    fetched: bool = False
+    new: int = 0
+    changed: int = 0
+    translated: int = 0
+    failed: int = 0
+    files_written: int = 0
+    error: str | None = None
+
+
+def backoff(failures: int, retry_after: float | None = None) -> timedelta:
+    """Wait before retrying after ``failures`` consecutive failures (1 min, 2, 4 ... 6 h)."""
+    wait: timedelta = min(BASE_BACKOFF * 2 ** max(failures - 1, 0), MAX_BACKOFF)
+    return max(wait, timedelta(seconds=retry_after or 0))
+
+
+def article_document(article: Article, declared: str | None = None) -> Document:
+    """What a reader sees of an article, as fields the translation pipeline understands.
+
+    The language is the source's ``declared`` one, else the item's own, else None (detect).
+    """
+    data = article.data
+    fields: dict[str, DocField] = {"title": DocField(data.title)}
+    if data.summary:
+        fields["summary"] = DocField(data.summary, FieldKind.HTML)
+    if data.content:
+        fields["content"] = DocField(data.content, FieldKind.HTML)
+    for index, item in enumerate(data.media):
+        if item.caption:
+            fields[f"media.{index}.caption"] = DocField(item.caption)
+        if item.alt:
+            fields[f"media.{index}.alt"] = DocField(item.alt)
+    return Document(document_key(article), fields, language=declared or data.language)
+
+
+def document_key(article: Article) -> str:
+    return json.dumps([article.source_id, article.data.upstream_id])
+
+
+def fingerprint(*parts: object) -> str:
+    """A short stable hash of ``parts`` (glossary, model ids) for the translation context."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def run_cycle(ctx: CycleContext) -> list[SourceReport]:
+    """Every configured source once, then one publish (``lingofeed once``)."""
+    reports = [run_source(ctx, source, publish=False) for source in ctx.settings.sources]
+    written = _publish(ctx, reports[-1].source_id if reports else "-")
+    return [*reports[:-1], *[_with_files(r, written) for r in reports[-1:]]]
+
+
+def _with_files(report: SourceReport, written: int) -> SourceReport:
+    return SourceReport(**{**report.__dict__, "files_written": written})
+
+
+def run_source(
+    ctx: CycleContext, configured: SourceSettings, *, publish: bool = True
+) -> SourceReport:
+    """Fetch, store, translate and (unless ``publish`` is False) publish one source.
+
+    Never raises for a source's own trouble (network, parse, translation): that is recorded on
+    the source's row and in the report. Storage failures do raise: nothing can go on without
+    the store.
+    """
+    source = configured.source
+    started = time.perf_counter()
+    outcome = _fetch(ctx, source)
+    report = SourceReport(source.id, error=outcome if isinstance(outcome, str) else None)
+    if isinstance(outcome, FetchOutcome) and outcome.entries is not None:
+        now = ctx.clock()
+        result = ctx.storage.upsert_entries(source.id, outcome.entries, now)
+        log.info(
+            event(
+                "stored",
+                source=source.id,
+                new=len(result.new),
+                changed=len(result.changed),
+                unchanged=len(result.unchanged),
+                gone=len(result.gone),
+            )
+        )
+        report = SourceReport(source.id, True, len(result.new), len(result.changed))
+    translated, failed = _translate_pending(ctx, source.id)
+    report = SourceReport(**{**report.__dict__, "translated": translated, "failed": failed})
+    if publish:
+        report = _with_files(report, _publish(ctx, source.id))
+    ctx.metrics.observe_source_cycle(source.id, time.perf_counter() - started)
+    return report
+
+
+def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
+    """Fetch unless disabled or backing off; record the result. A string is the error."""
+    now = ctx.clock()
+    state = ctx.storage.add_source(source.id, source.url)
+    if state.disabled:
+        log.info(event("skipped", source=source.id, reason=state.disabled_reason or "disabled"))
+        return None
+    if state.next_attempt_at is not None and state.next_attempt_at > now:
+        log.info(event("backoff", source=source.id, until=state.next_attempt_at.isoformat()))
+        return None
+    try:
+        outcome = fetch_entries(ctx, source)
+    except SourceError as exc:
+        _record_failure(ctx, source, exc, state.consecutive_failures + 1)
+        return str(exc)
+    if outcome.moved_to is not None:
+        log.warning(event("moved", source=source.id, old=source.url, new=outcome.moved_to))
+    ctx.storage.record_fetch_success(
+        source.id,
+        now,
+        status=outcome.status,
+        etag=outcome.etag,
+        last_modified=outcome.last_modified,
+        url=outcome.moved_to,
+    )
+    ctx.metrics.fetched(source.id, "not-modified" if outcome.entries is None else "ok")
+    count = "-" if outcome.entries is None else len(outcome.entries)
+    log.info(event("fetched", source=source.id, status=outcome.status, entries=count))
+    return outcome
+
+
+def fetch_entries(ctx: CycleContext, source: Source) -> FetchOutcome:
+    """What a source lists now: its directory's files, or its feed (conditional GET)."""
+    if source.directory is not None:
+        entries = read_directory(source)
+        return FetchOutcome(tuple(entries[: source.item_limit]))
+    assert source.url is not None
+    state = ctx.storage.get_source(source.id)
+    url = (state.url if state is not None else None) or source.url
+    result = ctx.fetcher.fetch(
+        source.id,
+        url,
+        etag=state.etag if state is not None else None,
+        last_modified=state.last_modified if state is not None else None,
+    )
+    moved = result.final_url if result.permanent_redirect and result.final_url != url else None
+    if result.not_modified or result.body is None:
+        return FetchOutcome(None, result.status, result.etag, result.last_modified, moved)
+    parsed = parse_feed(
+        source, result.body, base_url=result.final_url, content_type=result.content_type
+    )
+    return FetchOutcome(parsed.entries, result.status, result.etag, result.last_modified, moved)
+
+
+def _record_failure(ctx: CycleContext, source: Source, exc: SourceError, failures: int) -> None:
+    now = ctx.clock()
+    status = exc.status if isinstance(exc, FetchError) else None
+    if status == 410:
+        ctx.storage.disable_source(source.id, now, f"410 Gone: {source.location}")
+        ctx.metrics.fetched(source.id, "gone")
+        log.error(event("disabled", source=source.id, status=410, reason="gone"))
+        return
+    retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+    until = now + backoff(failures, retry_after)
+    ctx.storage.record_fetch_failure(
+        source.id, now, error=str(exc), status=status, next_attempt_at=until
+    )
+    ctx.metrics.fetched(source.id, "error")
+    log.error(
+        event(
+            "fetch-failed",
+            source=source.id,
+            failures=failures,
+            retry=until.isoformat(),
+            error=str(exc),
+        )
+    )
+
+
+def _translate_pending(ctx: CycleContext, source_id: str) -> tuple[int, int]:
+    """Translate this source's articles that lack a current translation, language by language."""
+    translated = failed = 0
+    for language in ctx.settings.language_codes:
+        context = ctx.translation_context(language)
+        pending = ctx.storage.get_articles_needing_translation(
+            language, context, source_id=source_id
+        )
+        if not pending:
+            continue
+        ok, bad = _translate_articles(ctx, pending, language, context)
+        translated, failed = translated + ok, failed + bad
+    return translated, failed
+
+
+def _translate_articles(
+    ctx: CycleContext, pending: Sequence[Article], language: str, context: str
+) -> tuple[int, int]:
+    by_key = {document_key(article): article for article in pending}
+    source_id = pending[0].source_id
+    declared = next(
+        (s.source.language for s in ctx.settings.sources if s.source.id == source_id), None
+    )
+    documents = [article_document(article, declared) for article in pending]
+    before = ctx.usage()
+    try:
+        results = ctx.translate(documents, language)
+    except TranslationError as exc:  # keep the published versions; retry next cycle
+        log.exception(event("translate-crashed", source=source_id, lang=language, error=exc))
+        for article in pending:
+            _mark(ctx, article, language, context, TranslationStatus.FAILED, str(exc))
+        return 0, len(pending)
+    finally:
+        used = ctx.usage() - before
+        ctx.record_usage(language, used)
+        log.info(
+            event(
+                "cycle-usage",
+                source=source_id,
+                lang=language,
+                model_calls=used.model_calls,
+                segments=used.model_segments,
+                tm_hits=used.tm_hits,
+            )
+        )
+    ok = bad = 0
+    now = ctx.clock()
+    for result in results:
+        article = by_key[result.key]
+        if result.complete:
+            ctx.storage.save_translation(
+                article.source_id,
+                article.data.upstream_id,
+                language,
+                fields=dict(result.fields),
+                content_hash=article.content_hash,
+                context=context,
+                now=now,
+                source_language=result.source_language,
+                machine_translated=result.machine_translated,
+            )
+            ok += 1
+        else:
+            _mark(ctx, article, language, context, TranslationStatus.FAILED, _why(result.problems))
+            bad += 1
+    ctx.metrics.translated(language, ok, bad)
+    log.info(event("translated", source=source_id, lang=language, done=ok, failed=bad))
+    return ok, bad
+
+
+def _why(problems: Iterable[str]) -> str:
+    listed = list(problems)
+    return "; ".join(listed[:3]) + (f" (+{len(listed) - 3} more)" if len(listed) > 3 else "")
+
+
+def _mark(
+    ctx: CycleContext,
+    article: Article,
+    language: str,
+    context: str,
+    status: TranslationStatus,
+    error: str,
+) -> None:
+    ctx.storage.set_translation_status(
+        article.source_id,
+        article.data.upstream_id,
+        language,
+        status=status,
+        content_hash=article.content_hash,
+        context=context,
+        error=error,
+    )
+    log.warning(
+        event(
+            "translation-failed",
+            source=article.source_id,
+            lang=language,
+            item=article.data.upstream_id,
+            error=error,
+        )
+    )
+
+
+def _publish(ctx: CycleContext, source_id: str) -> int:
+    """Render all languages from the store and write what changed; a failure keeps old files."""
+    try:
+        written = publish_site(ctx)
+    except (OSError, StorageError, PublishError, RenderError) as exc:
+        log.error(event("publish-failed", source=source_id, error=exc))
+        return 0
+    log.info(event("published", source=source_id, files_written=written))
+    return written
+
+
+def feed_settings(settings: Settings) -> FeedSettings:
+    """What the renderer needs, from the operator's config."""
+    return FeedSettings(
+        base_url=settings.output.base_url,
+        languages=settings.language_codes,
+        meta={
+            language.code: LanguageMeta(language.title, language.description, language.notice)
+            for language in settings.languages
+        },
+        item_limit=settings.output.item_limit,
+        hub_url=settings.output.websub_hub,
+    )
+
+
+def publish_site(ctx: CycleContext) -> int:
+    """Render every language from the store and write the files whose bytes changed."""
+    rendering = feed_settings(ctx.settings)
+    entries = {code: ctx.storage.get_localized(code) for code in rendering.languages}
+    result = publish(ctx.settings.output.directory, render_site(rendering, entries))
+    return len(result.changed)
