@@ -32,6 +32,7 @@ from feeds.render_meta import (
     entry_id,
     feed_updated,
     normalize_language,
+    xml_safe,
 )
 from feeds.render_pages import render_index, render_opml
 from feeds.render_xml import FeedDocument, render_atom, render_rss
@@ -98,7 +99,7 @@ def render_language(
     language = normalize_language(language)
     if language not in settings.languages:
         raise RenderError(f"language {language!r} is not in settings.languages")
-    oldest_first = sorted(entries, key=age_key)
+    oldest_first = sorted((xml_safe(entry) for entry in entries), key=age_key)
     pages, current = split_archive(oldest_first, settings.item_limit, settings.archive_page_size)
     newest = tuple(reversed(oldest_first[-settings.item_limit :]))
     files: dict[str, bytes] = {}

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from feeds.render import (
@@ -305,3 +307,24 @@ def test_entry_without_any_date_is_refused_by_name():
 def test_settings_refuse_a_relative_base_url():
     with pytest.raises(RenderError, match="base_url"):
         make_settings(base_url="/feeds/")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    title=st.text(min_size=1, max_size=40),
+    body=st.text(max_size=60),
+    category=st.text(min_size=1, max_size=10),
+)
+def test_any_text_renders_to_feeds_that_keep_ids_and_links(title, body, category):
+    entry = make_entry(1, "fr", title=title, content=body or None, categories=(category,))
+    files = render_language(make_settings(), "fr", [entry])
+    feed_settings = make_settings()
+    for path, fmt, check in (
+        ("fr/atom.xml", "atom", assert_valid_atom),
+        ("fr/feed.xml", "rss", assert_valid_rss),
+    ):
+        parsed = check(files[path])
+        assert [e.id for e in parsed.entries] == [entry_id(feed_settings, entry, fmt)]
+        assert parsed.entries[0].link == entry.link
+    item = assert_valid_json_feed(files["fr/feed.json"])["items"][0]
+    assert item["id"] == entry_id(feed_settings, entry, "json")
