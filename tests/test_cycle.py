@@ -9,7 +9,7 @@ import pytest
 from feeds.types import Article, EntryData, Media
 
 pytest.importorskip("feeds.files", reason="feeds/files.py (article directories) not landed yet")
-from scheduler.cycle import article_document, backoff, event  # noqa: E402
+from scheduler.cycle import article_document, backoff, event
 from translations.types import FieldKind
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
