@@ -117,6 +117,8 @@ class FeedSettings:
             raise RenderError("item_limit and archive_page_size must be at least 1")
         tags = tuple(normalize_language(code) for code in self.languages)
         object.__setattr__(self, "languages", tags)
+        meta = {normalize_language(code): value for code, value in self.meta.items()}
+        object.__setattr__(self, "meta", meta)
 
     @property
     def host(self) -> str:

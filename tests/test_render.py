@@ -192,8 +192,9 @@ def test_unknown_language_codes_are_refused():
 
 
 def test_settings_languages_are_stored_as_bcp47():
-    settings = make_settings(languages=("en_US", "pt_BR"))
+    settings = make_settings(languages=("en_US", "pt_BR"), meta={"pt_BR": LanguageMeta("Blog")})
     assert settings.languages == ("en-US", "pt-BR")
+    assert settings.title("pt-BR") == "Blog"
     files = render_site(settings, {})
     assert b"<language>pt-BR</language>" in files["pt-BR/feed.xml"]
 
