@@ -58,7 +58,7 @@ class FetchResult:
     final_url: str
     #: True when every redirect on the way was permanent (301/308): store ``final_url``.
     permanent_redirect: bool
-    #: The media type without parameters, lower-case (``application/rss+xml``), if given.
+    #: The Content-Type header as sent, charset included (parsing needs it), if given.
     content_type: str | None
 
     @property
@@ -158,7 +158,7 @@ class Fetcher:
             final_url=str(response.url),
             permanent_redirect=bool(response.history)
             and all(hop.status_code in _PERMANENT for hop in response.history),
-            content_type=_media_type(response.headers.get("Content-Type")),
+            content_type=response.headers.get("Content-Type"),
         )
 
     def _check_status(self, source_id: str, url: str, response: httpx.Response) -> None:
@@ -192,9 +192,3 @@ class Fetcher:
 
     def _too_large(self, detail: str) -> str:
         return f"response too large ({detail}; the limit is {self.max_bytes} bytes)"
-
-
-def _media_type(header: str | None) -> str | None:
-    if not header:
-        return None
-    return header.split(";", 1)[0].strip().lower() or None

@@ -26,7 +26,7 @@ def test_fetch_returns_body_validators_and_content_type(feed_server: FeedServer,
     assert result.body == BODY
     assert result.etag == '"v1"'
     assert result.last_modified == "Wed, 01 May 2024 10:00:00 GMT"
-    assert result.content_type == "application/rss+xml"
+    assert result.content_type == "application/rss+xml; charset=utf-8"
     assert result.final_url == url
     assert not result.permanent_redirect
     assert not result.not_modified
