@@ -8,7 +8,9 @@ import pytest
 
 from feeds.errors import FetchError
 from feeds.fetch import Fetcher, parse_retry_after
-from tests.fixtures.feeds import FeedServer, Reply
+from feeds.parse import parse_feed
+from feeds.types import Source
+from tests.fixtures.feeds import UPSTREAM_DIR, FeedServer, Reply
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -173,3 +175,34 @@ def test_connection_refused_is_fetch_error(fetcher):
 def test_non_http_url_is_refused(fetcher):
     with pytest.raises(FetchError, match="not an http"):
         fetcher.fetch("s", "file:///etc/passwd")
+
+
+def test_charset_from_content_type_reaches_the_parser(feed_server: FeedServer, fetcher):
+    body = (
+        "<rss version='2.0'><channel><title>Caf\u00e9</title>"
+        "<item><guid>1</guid><title>D\u00e9j\u00e0 vu</title></item></channel></rss>"
+    ).encode("iso-8859-1")
+    url = feed_server.add("/latin1", body, content_type="application/rss+xml; charset=ISO-8859-1")
+    result = fetcher.fetch("s", url)
+    assert result.body is not None
+    feed = parse_feed(
+        Source("s", url=url),
+        result.body,
+        base_url=result.final_url,
+        content_type=result.content_type,
+    )
+    assert feed.title == "Caf\u00e9"
+    assert feed.entries[0].title == "D\u00e9j\u00e0 vu"
+
+
+def test_served_upstream_sample_round_trips(feed_server: FeedServer, fetcher):
+    url = feed_server.add_file("/feed.json", UPSTREAM_DIR / "jsonfeed.json")
+    result = fetcher.fetch("s", url)
+    assert result.body is not None
+    feed = parse_feed(
+        Source("s", url=url),
+        result.body,
+        base_url=result.final_url,
+        content_type=result.content_type,
+    )
+    assert [e.upstream_id for e in feed.entries] == ["2", "1"]
