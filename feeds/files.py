@@ -10,6 +10,7 @@ the line, for YAML/JSON syntax errors) while the other files still load.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from feeds.errors import ParseError
 from feeds.parse import keep_newest, normalize_language, text_to_html
 from feeds.sanitize import collapse_whitespace, sanitize_html
 from feeds.types import EntryData, Media, Source
+
+log = logging.getLogger(__name__)
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 JSON_SUFFIXES = frozenset({".json"})
@@ -70,6 +73,17 @@ def load_directory(source: Source) -> DirectoryResult:
             continue
         entries[entry.upstream_id] = entry
     return DirectoryResult(keep_newest(list(entries.values()), source.item_limit), tuple(errors))
+
+
+def read_directory(source: Source) -> tuple[EntryData, ...]:
+    """The entries of ``load_directory``, logging each bad file instead of returning it.
+
+    For callers that treat a bad file like a bad item: reported, never fatal for the others.
+    """
+    result = load_directory(source)
+    for error in result.errors:
+        log.warning("skipped article file: %s", error)
+    return result.entries
 
 
 def article_files(root: Path) -> Iterator[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import ParseError
-from feeds.files import load_article, load_directory
+from feeds.files import load_article, load_directory, read_directory
 from feeds.types import Media, Source
 
 SAMPLE = Path(__file__).resolve().parent.parent / "config" / "sample" / "articles"
@@ -171,3 +171,12 @@ def test_bundled_sample_articles_load_cleanly():
     for entry in result.entries:
         assert entry.title and entry.content and entry.published is not None
         assert all(media.url.startswith("https://") for media in entry.media)
+
+
+def test_read_directory_logs_bad_files_and_returns_the_rest(tmp_path: Path, caplog):
+    write(tmp_path, "good.md", "---\ntitle: Good\n---\n")
+    write(tmp_path, "bad.md", "---\nlink: x\n---\n")
+    with caplog.at_level("WARNING", logger="feeds.files"):
+        entries = read_directory(source(tmp_path))
+    assert [e.title for e in entries] == ["Good"]
+    assert "bad.md" in caplog.text and "missing 'title'" in caplog.text
