@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from lxml import etree
@@ -53,6 +53,7 @@ _DESCRIPTION_TAGS = frozenset(
 )
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_WEB_SCHEMES = frozenset({"http", "https"})
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def _parse_xml_feed(
     if base_url:
         headers["content-location"] = base_url
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
-    if not parsed.entries and (parsed.bozo or not parsed.version):
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         cause = parsed.get("bozo_exception")
         reason = f"not a feed ({cause})" if cause else "not an RSS, Atom or JSON feed"
         raise ParseError(source.id, source.location, reason)
@@ -261,7 +262,7 @@ def _xml_entry(
     entry: dict[str, Any], extra: _ItemXml, base_url: str | None, feed_language: str | None
 ) -> EntryData:
     title = _text_construct(entry.get("title_detail"))
-    link = entry.get("link") or None
+    link = _absolute(base_url, entry.get("link"))
     # dict.get: FeedParserDict would quietly answer published_parsed (and warn) instead.
     updated = _struct_time(dict.get(entry, "updated_parsed"))
     # RSS 1.0 dc:date and Atom's required <updated> are the only dates many feeds give.
@@ -326,7 +327,13 @@ def _enclosures(entry: Mapping[str, Any], base_url: str | None) -> Iterable[Medi
 
 
 def _struct_time(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(calendar.timegm(value), UTC) if value else None
+    """A feedparser date as aware UTC; None when absent or unrepresentable (year 0)."""
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _items_xml(body: bytes, base_url: str | None) -> list[_ItemXml]:
@@ -367,13 +374,13 @@ def _item_xml(item: etree._Element) -> _ItemXml:
 
 def _media_element(element: etree._Element, item: etree._Element) -> Media | None:
     """One media:content/thumbnail; caption and credit from it, its group, or the item."""
-    url = element.get("url")
+    url = _absolute(element.base, element.get("url"))
     if not url:
         return None
     scopes = [element, element.getparent(), item]
     size = element.get("fileSize") or ""
     return Media(
-        url=urljoin(element.base or "", url),
+        url=url,
         type=element.get("type"),
         length=int(size) if size.isdigit() else None,
         caption=_first_text(scopes, "description"),
@@ -411,10 +418,16 @@ def _dedupe_media(media: Iterable[Media]) -> tuple[Media, ...]:
 
 
 def _absolute(base: str | None, value: object) -> str | None:
+    """``value`` resolved against ``base`` if it is then an http(s) URL; None otherwise.
+
+    Readers follow item links and load media: a ``javascript:`` or ``data:`` URL there would
+    run or inline whatever upstream chose, so only web URLs are kept.
+    """
     text = _str(value)
     if not text:
         return None
-    return urljoin(base, text) if base else text
+    absolute = urljoin(base, text.strip()) if base else text.strip()
+    return absolute if urlsplit(absolute).scheme.lower() in _WEB_SCHEMES else None
 
 
 def _list(value: object) -> list[Any]:
