@@ -1,0 +1,152 @@
+"""Hostile and broken upstream feeds, served on 127.0.0.1 and driven through the real ingest.
+
+For every case in ``tests/hostile/corpus.py``: fetch over HTTP, parse, store, render, publish.
+The case either yields entries or fails with a ``SourceError`` naming the source; it never
+crashes, never hangs (pytest-timeout), never contacts anything an entity points at, and nothing
+executable appears in any published RSS/Atom/JSON/OPML/index.html (checked after parsing).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from feeds.errors import ParseError, SourceError
+from feeds.fetch import Fetcher
+from feeds.types import Source
+from tests.fixtures.feeds import FeedServer, Reply
+from tests.hostile.corpus import PASSWD_MARKER, SECRET, Case, Expect, cases
+from tests.hostile.pipeline import LANGUAGE, ingest, publish_store
+from tests.hostile.safety import tree_problems, visible_text
+
+pytestmark = pytest.mark.timeout(120)
+
+CASES = cases()
+
+
+@pytest.fixture
+def fetcher():
+    with Fetcher(timeout=10.0) as client:
+        yield client
+
+
+def _serve(feed_server: FeedServer, case: Case) -> str:
+    """Serve the case at /feed, plus the secrets an entity payload might try to pull in."""
+    feed_server.add("/secret", SECRET, content_type="text/plain")
+    feed_server.add("/secret.dtd", f'<!ENTITY xxe "{SECRET}">', content_type="application/xml")
+    body = case.body.replace(b"{base}", feed_server.base_url.encode())
+    return feed_server.add("/feed", body, content_type=case.content_type)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_hostile_feed_is_published_safely_or_refused_clearly(
+    case: Case, feed_server: FeedServer, storage, fetcher, tmp_path
+):
+    source = Source(id=f"hostile-{case.name}", url=_serve(feed_server, case), language=LANGUAGE)
+    try:
+        entries = ingest(fetcher, storage, source)
+    except SourceError as error:
+        assert case.expect is not Expect.ENTRIES, f"usable feed refused: {error}"
+        assert source.id in str(error), "the error must name the source"
+        entries = ()
+    else:
+        assert case.expect is not Expect.ERROR, f"unusable feed accepted: {entries}"
+    if case.expect is Expect.ENTRIES:
+        assert entries, "a usable feed must give entries"
+    if case.entries is not None:
+        assert len(storage.get_articles(source.id)) == case.entries
+    output = tmp_path / "public"
+    files = publish_store(storage, output)
+    assert tree_problems(output) == []
+    for secret in (SECRET, PASSWD_MARKER, *case.absent):
+        assert not any(secret.encode() in data for data in files.values()), secret
+        assert not any(secret in repr(entry) for entry in entries), secret
+    assert [r.path for r in feed_server.requests if r.path.startswith("/secret")] == []
+    shown = "\n".join(visible_text(output / path) for path in files if path != "index.html")
+    for text in case.keep_text:
+        assert text in shown, f"{text!r} must reach the reader as text"
+
+
+def test_a_parse_error_names_the_source_and_the_reason(feed_server, storage, fetcher):
+    url = feed_server.add("/feed", b"<html><body>no feed here</body></html>")
+    source = Source(id="broken", url=url, language=LANGUAGE)
+    with pytest.raises(ParseError) as caught:
+        ingest(fetcher, storage, source)
+    message = str(caught.value)
+    assert "broken" in message and url in message
+    assert storage.get_articles("broken") == []
+
+
+def test_ids_that_change_every_fetch_leave_only_the_latest_items_shown(
+    feed_server, storage, fetcher, tmp_path
+):
+    fetches = []
+
+    def changing(_request):
+        fetches.append(1)
+        n = len(fetches)
+        items = "".join(
+            f"<item><title>T{k}</title><guid>urn:x:{n}-{k}</guid></item>" for k in range(5)
+        )
+        channel = f"<title>c</title><language>en</language>{items}"
+        body = f'<rss version="2.0"><channel>{channel}</channel></rss>'
+        return Reply(200, body.encode(), {"Content-Type": "application/rss+xml"})
+
+    source = Source(id="churn", url=feed_server.handle("/feed", changing), language=LANGUAGE)
+    for _ in range(4):
+        ingest(fetcher, storage, source)
+    shown = storage.get_localized(LANGUAGE, source_id="churn")
+    assert len(shown) == 5, "items no longer listed upstream must not stay in the feed"
+    assert {entry.upstream_id for entry in shown} == {f"urn:x:4-{k}" for k in range(5)}
+    publish_store(storage, tmp_path / "public")
+    assert tree_problems(tmp_path / "public") == []
+
+
+_PEAK_SCRIPT = textwrap.dedent(
+    """
+    import json, resource, sys
+    from pathlib import Path
+    from feeds.parse import parse_feed
+    from feeds.types import Source
+    from tests.hostile.corpus import cases
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    wanted = set(sys.argv[1:])
+    outcome = {}
+    for case in cases():
+        if case.name not in wanted:
+            continue
+        try:
+            parsed = parse_feed(Source("m", "http://x/"), case.body, base_url="http://x/",
+                                content_type=case.content_type)
+            outcome[case.name] = len(parsed.entries)
+        except Exception as error:
+            outcome[case.name] = type(error).__name__
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"grew_kib": after - before, "outcome": outcome}))
+    """
+)
+
+
+def test_entity_expansion_and_huge_items_parse_in_bounded_memory():
+    """Parsed in a fresh process so its peak RSS says what these documents cost (C memory too)."""
+    names = ["billion-laughs", "quadratic-blowup", "enormous-single-item", "deeply-nested"]
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, *names],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"peak RSS growth parsing {names}: {report['grew_kib'] / 1024:.0f} MiB {report}")
+    assert report["grew_kib"] < 400 * 1024, report
+    assert set(report["outcome"]) == set(names)
+    for name, outcome in report["outcome"].items():
+        assert isinstance(outcome, int) or outcome == "ParseError", (name, outcome)
