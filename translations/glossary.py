@@ -131,10 +131,13 @@ class _Target:
         return words[0], words[-1] + 1
 
     def aligned_run(self, first: int, last: int) -> list[int]:
-        """The longest contiguous run of target words aligned to source words ``[first, last)``."""
+        """The longest contiguous run of target words aligned to source words ``[first, last)``,
+        preferring words aligned to nothing else (a replacement must not eat a neighbour)."""
         targets = sorted(
             {t for s, t in self.alignment if first <= s < last and 0 <= t < len(self.slots)}
         )
+        mixed = {t for s, t in self.alignment if not first <= s < last}
+        targets = [t for t in targets if t not in mixed] or targets
         runs: list[list[int]] = []
         for t in targets:
             if runs and runs[-1][-1] == t - 1:

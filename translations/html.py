@@ -56,8 +56,9 @@ _UNTOUCHED = _names("code kbd samp var pre script style svg math textarea templa
 _SILENT = _names("script style svg math template br wbr img input")
 _ATTRIBUTES = ("alt", "title")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_LEADING = re.compile(r"^[^\w\s]+")
-_TRAILING = re.compile(r"[^\w\s]+$")
+#: Opening and closing punctuation that stays outside an element that did not wrap it.
+_LEADING = re.compile("^[\"'«\u201c\u2018(\\[{¿¡]+")
+_TRAILING = re.compile("[.,;:!?…\"'»\u201d\u2019)\\]}]+$")
 
 
 @dataclass(frozen=True)
@@ -154,21 +155,51 @@ class _Target:
         before = [t for s, t in self.alignment if s == word - 1]
         return max(before) + 1 if before else self.proportional(word)
 
-    def candidate(self, start: int, end: int, words: Sequence[str]) -> tuple[int, int]:
-        """Slots for source words ``[start, end)``: aligned, else copied, else proportional."""
+    def candidate(self, tag: _Tag, words: Sequence[str]) -> tuple[int, int]:
+        """Slots for the tag's source words: aligned, else copied, else proportional.
+
+        An opaque element replaces the slots it gets, so it takes only the longest contiguous
+        run of aligned slots; a transparent one may wrap a stray word but never loses one.
+        """
+        start, end = tag.start, tag.end
         if start == end:
             point = self.anchor(start)
             return point, point
-        aligned = [t for s, t in self.alignment if start <= s < end]
+        aligned = sorted({t for s, t in self.alignment if start <= s < end})
+        if tag.opaque:
+            return self._own_run(start, end, aligned, words)
         if aligned:
-            return min(aligned), max(aligned) + 1
-        wanted = [_core(word) for word in words[start:end]]
+            return aligned[0], aligned[-1] + 1
+        copy_at = self._copy_of(words[start:end])
+        if copy_at is not None:
+            return copy_at
+        first = self.proportional(start)
+        return first, max(first + 1, self.proportional(end - 1) + 1)
+
+    def _own_run(
+        self, start: int, end: int, aligned: Sequence[int], words: Sequence[str]
+    ) -> tuple[int, int]:
+        """Slots an opaque element may replace: the longest contiguous run of slots aligned only
+        to its words, else an exact copy of them; else none (it is inserted, nothing lost)."""
+        mixed = {t for s, t in self.alignment if not start <= s < end}
+        own = [t for t in aligned if t not in mixed]
+        if own:
+            pairs = itertools.groupby(enumerate(own), lambda pair: pair[1] - pair[0])
+            longest = max(([t for _, t in run] for _, run in pairs), key=len)
+            return longest[0], longest[-1] + 1
+        copy_at = self._copy_of(words[start:end])
+        if copy_at is not None:
+            return copy_at
+        point = self.proportional(start)
+        return point, point
+
+    def _copy_of(self, words: Sequence[str]) -> tuple[int, int] | None:
+        wanted = [_core(word) for word in words]
         cores = [_core(slot) for slot in self.slots]
         for t in range(len(cores) - len(wanted) + 1):
             if cores[t : t + len(wanted)] == wanted:
                 return t, t + len(wanted)
-        first = self.proportional(start)
-        return first, max(first + 1, self.proportional(end - 1) + 1)
+        return None
 
 
 def _core(word: str) -> str:
@@ -253,7 +284,7 @@ def _place(run: _Run, target: _Target) -> list[tuple[int, int]]:
     depth: list[int] = []
     for tag in tags:
         depth.append(0 if tag.parent is None else depth[tag.parent] + 1)
-    wanted = [target.candidate(tag.start, tag.end, run.words) for tag in tags]
+    wanted = [target.candidate(tag, run.words) for tag in tags]
     placed = [(0, 0)] * len(tags)
     siblings: dict[int | None, list[int]] = {}
     for i in sorted(range(len(tags)), key=lambda i: (depth[i], wanted[i][0] == wanted[i][1], i)):
@@ -371,7 +402,8 @@ class _RunBuilder:
             for child in element:
                 self.member(child, index)
         elif isinstance(element.tag, str) and element.tag not in _SILENT:
-            self.text(element.text_content())
+            # Spaces keep its words whole: it replaces whole target words, never half of one.
+            self.text(f" {element.text_content()} ")
         else:
             self.text(" ")
         self.chars[index] = (start, self.length)
@@ -472,7 +504,8 @@ def _attach(
 
 
 def _rebuild_segment(segment: _Segment, target: _Target) -> None:
-    items = _Emitter(segment.run, target).emit(None, 0, len(target.slots))
+    run = segment.run
+    items = [run.gaps[0], *_Emitter(run, target).emit(None, 0, len(target.slots)), run.gaps[-1]]
     container = segment.container
     for member in segment.members:
         container.remove(member)
@@ -482,7 +515,7 @@ def _rebuild_segment(segment: _Segment, target: _Target) -> None:
     else:
         segment.anchor.tail = None
         index = container.index(segment.anchor) + 1
-    _attach(container, index, segment.anchor, items, segment.run.tags)
+    _attach(container, index, segment.anchor, items, run.tags)
 
 
 def _parse(markup: str) -> HtmlElement:

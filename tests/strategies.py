@@ -1,0 +1,106 @@
+"""Hypothesis strategies for article HTML and the text inside it, shared by property tests.
+
+The HTML is built as a string from escaped text and known elements, so it is well-formed by
+construction: what a property finds is a bug in the code under test, not in the generator.
+"""
+
+from __future__ import annotations
+
+import html
+
+from hypothesis import strategies as st
+
+#: Words from the test model's corpus, so real translations are sometimes meaningful.
+_CORPUS_WORDS = (
+    "le camp de Tombouctou a été remis aux autorités maliennes Gao Kidal mission paix "
+    "l'ONU Casques bleus ville drapeau MINUSMA"
+)
+WORDS = st.sampled_from(_CORPUS_WORDS.split())
+#: What must survive translation untouched.
+PROTECTED = st.sampled_from(
+    [
+        "https://example.org/a?b=1&c=2",
+        "www.example.org/x",
+        "info@example.org",
+        "28/12",
+        "3,5",
+        "2023",
+        "10:30",
+        "#Tombouctou",
+        "@minusma",
+    ]
+)
+#: Text that must stay text: markup characters and entities.
+AWKWARD = st.sampled_from(["<script>", "a&b", "<b>x</b>", '"quoted"', "«\u00a0oui\u00a0»", "&amp;"])
+PUNCTUATION = st.sampled_from(["", "", ".", ",", "!", "?", ":", ";"])
+
+TEXT = st.builds(
+    lambda words, end: " ".join(words) + end,
+    st.lists(st.one_of(WORDS, WORDS, PROTECTED, AWKWARD), min_size=1, max_size=6),
+    PUNCTUATION,
+)
+
+
+def _escaped(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return strategy.map(lambda text: html.escape(text, quote=False))
+
+
+def _attribute(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return strategy.map(lambda text: html.escape(text, quote=True))
+
+
+def _element(
+    tag: str, attrs: st.SearchStrategy[str], inner: st.SearchStrategy[str]
+) -> st.SearchStrategy[str]:
+    return st.builds(lambda a, i: f"<{tag}{a}>{i}</{tag}>", attrs, inner)
+
+
+NO_ATTRIBUTES = st.just("")
+LINK_ATTRIBUTES = st.builds(
+    lambda url, title: f' href="{url}"' + (f' title="{title}"' if title else ""),
+    _attribute(PROTECTED.filter(lambda p: "://" in p)),
+    st.one_of(st.just(""), _attribute(TEXT)),
+)
+SPAN_ATTRIBUTES = st.sampled_from(['class="x"', 'class="a notranslate"', 'translate="no"']).map(
+    lambda a: " " + a
+)
+IMAGE = st.builds(lambda alt: f'<img src="p.jpg" alt="{alt}">', _attribute(TEXT))
+CODE = _element("code", NO_ATTRIBUTES, _escaped(st.sampled_from(["ls -l", "a < b", "x = 1;"])))
+
+
+def _inline(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """One level of inline markup around ``inner`` (text or deeper inline markup)."""
+    return st.one_of(
+        _element("a", LINK_ATTRIBUTES, inner),
+        *(_element(tag, NO_ATTRIBUTES, inner) for tag in ("em", "strong", "b", "i")),
+        _element("span", SPAN_ATTRIBUTES, inner),
+    )
+
+
+#: Inline content: escaped text mixed with nested inline elements, images, code and breaks.
+INLINE = st.recursive(
+    _escaped(TEXT),
+    lambda inner: st.lists(
+        st.one_of(inner, _inline(inner), IMAGE, CODE, st.just("<br>")), min_size=1, max_size=4
+    ).map(" ".join),
+    max_leaves=8,
+)
+
+BLOCK = st.one_of(
+    _element("p", NO_ATTRIBUTES, INLINE),
+    _element("h2", NO_ATTRIBUTES, INLINE),
+    st.lists(_element("li", NO_ATTRIBUTES, INLINE), min_size=1, max_size=3).map(
+        lambda items: "<ul>" + "".join(items) + "</ul>"
+    ),
+    _element("blockquote", NO_ATTRIBUTES, _element("p", NO_ATTRIBUTES, INLINE)),
+    st.builds(
+        lambda img, caption: f"<figure>{img}<figcaption>{caption}</figcaption></figure>",
+        IMAGE,
+        INLINE,
+    ),
+    _element("pre", NO_ATTRIBUTES, _escaped(st.sampled_from(["a  b\n  c", "if a < b:"]))),
+    _element("p", st.just(' translate="no"'), INLINE),
+)
+
+#: An article body: a few blocks.
+ARTICLE = st.lists(BLOCK, min_size=1, max_size=4).map("\n".join)
