@@ -12,17 +12,19 @@ import json
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from feeds.errors import ParseError, SourceError
+from feeds.errors import FetchError, ParseError, SourceError
 from feeds.fetch import Fetcher
 from feeds.types import Source
 from tests.fixtures.feeds import FeedServer, Reply
 from tests.hostile.corpus import PASSWD_MARKER, SECRET, Case, Expect, cases
 from tests.hostile.pipeline import LANGUAGE, ingest, publish_store
 from tests.hostile.safety import tree_problems, visible_text
+from tests.hostile.upstream import Behaviour, Upstream, gzip_bomb, huge_feed
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -150,3 +152,54 @@ def test_entity_expansion_and_huge_items_parse_in_bounded_memory():
     assert set(report["outcome"]) == set(names)
     for name, outcome in report["outcome"].items():
         assert isinstance(outcome, int) or outcome == "ParseError", (name, outcome)
+
+
+@pytest.fixture
+def upstream():
+    server = Upstream()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _peak_while(action) -> tuple[int, BaseException | None]:
+    """Python heap peak (bytes) while ``action`` runs, and what it raised."""
+    tracemalloc.start()
+    try:
+        action()
+    except BaseException as error:  # reported to the caller, which asserts on it
+        return tracemalloc.get_traced_memory()[1], error
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, None
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_200_mb_body_is_cut_at_the_size_limit_in_bounded_memory(upstream, declared):
+    total = 200 * 1024 * 1024
+    headers = {"Content-Type": "application/rss+xml"}
+    if declared:
+        headers["Content-Length"] = str(total)
+    url = upstream.add("/huge", Behaviour(headers=headers, chunks=huge_feed(total)))
+    limit = 4 * 1024 * 1024
+    with Fetcher(timeout=20.0, max_bytes=limit) as fetcher:
+        peak, error = _peak_while(lambda: fetcher.fetch("huge", url))
+    assert isinstance(error, FetchError), error
+    assert "too large" in str(error) and "huge" in str(error)
+    print(f"200 MB body ({'declared' if declared else 'undeclared'}): peak {peak >> 20} MiB")
+    assert peak < 4 * limit, f"peak {peak} bytes for a {limit}-byte limit"
+
+
+def test_a_gzip_bomb_is_cut_at_the_size_limit_after_decompression(upstream):
+    bomb = gzip_bomb(256 * 1024 * 1024)
+    headers = {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"}
+    headers["Content-Length"] = str(len(bomb))
+    url = upstream.add("/bomb", Behaviour(headers=headers, chunks=lambda: iter([bomb])))
+    limit = 4 * 1024 * 1024
+    with Fetcher(timeout=20.0, max_bytes=limit) as fetcher:
+        peak, error = _peak_while(lambda: fetcher.fetch("bomb", url))
+    assert isinstance(error, FetchError) and "too large" in str(error), error
+    print(f"gzip bomb of {len(bomb) >> 10} KiB: peak {peak >> 20} MiB")
+    assert peak < 4 * limit + 2 * len(bomb)
