@@ -1,4 +1,4 @@
-"""Hypothesis strategies for article HTML and the text inside it, shared by property tests.
+"""Hypothesis strategies for article HTML, and the checks property tests make on the output.
 
 The HTML is built as a string from escaped text and known elements, so it is well-formed by
 construction: what a property finds is a bug in the code under test, not in the generator.
@@ -7,8 +7,12 @@ construction: what a property finds is a bug in the code under test, not in the 
 from __future__ import annotations
 
 import html
+from collections import Counter
 
+import lxml.html
 from hypothesis import strategies as st
+
+from translations.glossary import protected_tokens, term_pattern
 
 #: Words from the test model's corpus, so real translations are sometimes meaningful.
 _CORPUS_WORDS = (
@@ -104,3 +108,49 @@ BLOCK = st.one_of(
 
 #: An article body: a few blocks.
 ARTICLE = st.lists(BLOCK, min_size=1, max_size=4).map("\n".join)
+
+
+# Checks on rebuilt HTML, shared by the property tests.
+
+
+def parse(markup: str) -> lxml.html.HtmlElement:
+    return lxml.html.fragment_fromstring(markup, create_parent="div")
+
+
+def serialise(root: lxml.html.HtmlElement) -> str:
+    return lxml.html.tostring(root, encoding="unicode")[len("<div>") : -len("</div>")]
+
+
+def elements(markup: str, ignore: tuple[str, ...] = ()) -> Counter[tuple[object, ...]]:
+    """Every element with its attributes (except ``ignore``; whitespace normalised)."""
+    return Counter(
+        (
+            el.tag,
+            tuple(
+                sorted((k, " ".join(v.split())) for k, v in el.attrib.items() if k not in ignore)
+            ),
+        )
+        for el in parse(markup).iterdescendants()
+    )
+
+
+def assert_well_formed(markup: str) -> None:
+    """Serialised by lxml, so re-parsing gives it back unchanged (no tag to repair)."""
+    assert serialise(parse(markup)) == markup
+
+
+def visible_text(markup: str) -> str:
+    """The text a reader sees: blocks, line breaks and images separate words."""
+    root = parse(markup)
+    for element in root.iterdescendants():
+        if element.tag not in {"a", "em", "strong", "b", "i", "span"}:
+            element.text = f" {element.text or ''}"
+            element.tail = f" {element.tail or ''}"
+    return root.text_content()
+
+
+def assert_tokens_kept(source: str, output: str) -> None:
+    text_in, text_out = visible_text(source), visible_text(output)
+    for token in set(protected_tokens(text_in)):
+        pattern = term_pattern(token)
+        assert len(pattern.findall(text_out)) >= len(pattern.findall(text_in)), token
