@@ -1,0 +1,177 @@
+"""One cycle's translation through the repo's real test model and a real SQLite memory."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from feeds.db import open_engine
+from tests.strategies import ARTICLE, assert_tokens_kept, assert_well_formed, elements
+from translations.engine import ArgosTranslator
+from translations.errors import ModelNotInstalledError
+from translations.glossary import Glossary
+from translations.memory import TM_SCHEMA, SqlTranslationMemory
+from translations.pipeline import TranslationPipeline
+from translations.testmodel import package_path
+from translations.types import DocField, Document, FieldKind
+
+SEED_FR = (
+    "Fermeture le 28/12 du camp de #Tombouctou. Engagés à finaliser le processus de "
+    "liquidation dans les délais les plus courts possibles."
+)
+SEED_EN = (
+    "Closure on 28/12 of the #Timbuktu camp. Committed to completing the liquidation process "
+    "as quickly as possible."
+)
+TITLE_EN = "UN peacekeepers leave Mali as MINUSMA ends after ten years"
+GLOSSARIES = {("fr", "en"): Glossary({"Tombouctou": "Timbuktu"}, ["MINUSMA"])}
+
+
+@dataclass(frozen=True)
+class Package:
+    path: Path
+    from_code: str
+    to_code: str
+    model_id: str
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Direct routes over the extracted test packages; anything else is not installed."""
+
+    packages: dict[tuple[str, str], Package]
+
+    def route(self, src: str, tgt: str) -> Sequence[Package]:
+        if (src, tgt) not in self.packages:
+            raise ModelNotInstalledError(src, tgt, "no package installed")
+        return (self.packages[(src, tgt)],)
+
+
+@pytest.fixture(scope="module")
+def translator(tmp_path_factory: pytest.TempPathFactory) -> ArgosTranslator:
+    into = tmp_path_factory.mktemp("pipeline-packages")
+    packages = {}
+    for pair in (("fr", "en"), ("en", "fr")):
+        with zipfile.ZipFile(package_path(*pair)) as archive:
+            top = archive.namelist()[0].split("/")[0]
+            archive.extractall(into)
+        metadata = json.loads((into / top / "metadata.json").read_text())
+        model_id = f"{metadata['package_name']}@{metadata['package_version']}"
+        packages[pair] = Package(into / top, pair[0], pair[1], model_id)
+    return ArgosTranslator(Routes(packages))
+
+
+@pytest.fixture
+def memory(tmp_path: Path) -> SqlTranslationMemory:
+    return SqlTranslationMemory(open_engine(f"sqlite:///{tmp_path / 'tm.sqlite'}", [TM_SCHEMA]))
+
+
+@pytest.fixture
+def pipeline(translator, memory) -> TranslationPipeline:
+    return TranslationPipeline(translator, memory, glossaries=GLOSSARIES, languages=["fr", "en"])
+
+
+def article(key: str = "a", language: str | None = "en", **fields: str) -> Document:
+    kinds = {name: FieldKind.HTML if name == "content" else FieldKind.TEXT for name in fields}
+    return Document(key, {n: DocField(t, kinds[n]) for n, t in fields.items()}, language)
+
+
+def test_french_caption_in_english_document_is_translated_and_english_title_stays(pipeline):
+    document = article(title=TITLE_EN, **{"media.0.caption": SEED_FR})
+    [english] = pipeline.translate([document], ["en"])
+    assert english.fields == {"title": TITLE_EN, "media.0.caption": SEED_EN}
+    assert english.source_language == "en" and english.machine_translated and english.complete
+
+
+def test_without_a_glossary_the_hashtag_is_kept_as_written(translator, memory):
+    plain = TranslationPipeline(translator, memory, languages=["fr", "en"])
+    [english] = plain.translate([article(language="fr", caption=SEED_FR)], ["en"])
+    assert english.fields["caption"] == SEED_EN.replace("#Timbuktu", "#Tombouctou")
+
+
+def test_second_run_over_the_same_documents_makes_no_model_call(pipeline, translator):
+    documents = [article(title=TITLE_EN, caption=SEED_FR), article("b", "fr", title=SEED_FR)]
+    first = pipeline.translate(documents, ["en", "fr"])
+    calls = translator.stats.calls
+    assert pipeline.stats.model_calls == 2 and pipeline.stats.sentences_translated == 3
+    second = pipeline.translate(documents, ["en", "fr"])
+    assert translator.stats.calls == calls
+    assert pipeline.stats.model_calls == 0 and pipeline.stats.sentences_translated == 0
+    assert pipeline.stats.tm_hits == pipeline.stats.sentences_requested == 3
+    assert second == first
+
+
+def test_a_sentence_shared_by_documents_is_translated_once(pipeline, translator):
+    shared = "Le dernier convoi a quitté Gao en décembre."
+    documents = [
+        article("a", "fr", title=shared),
+        article("b", "fr", title="Les derniers Casques bleus ont quitté le pays.", summary=shared),
+        article("c", "fr", content=f"<p>{shared}</p>"),
+    ]
+    segments = translator.stats.segments
+    results = pipeline.translate(documents, ["en"])
+    assert translator.stats.segments - segments == 2
+    assert pipeline.stats.sentences_requested == 2
+    assert results[0].fields["title"] == "The last convoy left Gao in December."
+    assert results[1].fields["summary"] == "The last convoy left Gao in December."
+    assert results[2].fields["content"] == "<p>The last convoy left Gao in December.</p>"
+
+
+def test_every_field_gets_its_own_translation(pipeline):
+    document = article(
+        "a",
+        "fr",
+        title="La MINUSMA remet le camp de Tombouctou aux autorités maliennes",
+        summary="Le dernier convoi a quitté Gao en décembre.",
+        content="<p>Les derniers Casques bleus ont quitté le pays.</p>",
+        **{"media.0.caption": "Des soldats devant le drapeau des Nations unies."},
+    )
+    [english] = pipeline.translate([document], ["en"])
+    assert english.fields == {
+        "title": "MINUSMA hands over the Timbuktu camp to the Malian authorities",
+        "summary": "The last convoy left Gao in December.",
+        "content": "<p>The last peacekeepers left the country.</p>",
+        "media.0.caption": "Soldiers in front of the United Nations flag.",
+    }
+    assert [d.key for d in pipeline.translate([document, article("b", "fr")], ["en"])] == [
+        "a",
+        "b",
+    ]
+
+
+def test_a_pair_without_a_model_fails_alone(pipeline):
+    document = article("a", "fr", title="Le dernier convoi a quitté Gao en décembre.")
+    english, german = pipeline.translate([document], ["en", "de"])
+    assert english.complete and english.fields["title"] == "The last convoy left Gao in December."
+    assert not german.complete and not german.machine_translated
+    assert german.fields["title"] == "Le dernier convoi a quitté Gao en décembre."
+    assert "title" in german.problems[0] and "fr->de" in german.problems[0]
+    assert pipeline.stats.failed_pairs == 1
+
+
+def test_link_is_kept_around_its_translated_words(pipeline):
+    content = '<p>Lire le <a href="https://un.org/r">rapport</a> du Secrétaire général.</p>'
+    [english] = pipeline.translate([article("a", "fr", content=content)], ["en"])
+    html = english.fields["content"]
+    assert html.count("<a ") == 1 and 'href="https://un.org/r"' in html
+    assert html.startswith("<p>Read the ") and "of the Secretary-General.</p>" in html
+    assert '<a href="https://un.org/r">report</a>' in html
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(markup=ARTICLE)
+def test_random_articles_keep_their_markup_through_the_real_model(pipeline, markup):
+    [english] = pipeline.translate([article("a", "fr", content=markup)], ["en"])
+    html = english.fields["content"]
+    if english.machine_translated:
+        assert_well_formed(html)
+    assert elements(html, ("alt", "title")) == elements(markup, ("alt", "title"))
+    assert_tokens_kept(markup, html)
