@@ -9,6 +9,7 @@ URL; temporary ones are followed but not remembered.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,13 +178,20 @@ class Fetcher:
         )
 
     def _read(self, source_id: str, url: str, response: httpx.Response) -> bytes:
-        """The decoded body, refusing to hold more than ``max_bytes`` in memory."""
+        """The decoded body, refusing to hold more than ``max_bytes`` in memory.
+
+        httpx's timeout bounds each read, not the whole: a server dripping a few bytes a
+        second would never time out. So the body must also arrive within ``timeout`` overall.
+        """
+        deadline = time.monotonic() + self.timeout
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise FetchError(source_id, url, self._too_large(f"Content-Length {declared}"))
         chunks: list[bytes] = []
         size = 0
         for chunk in self._decoded(response):
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(f"body not complete after {self.timeout:g} s")
             size += len(chunk)
             if size > self.max_bytes:
                 raise FetchError(
