@@ -1,0 +1,106 @@
+"""Upstream faults against real sockets on 127.0.0.1.
+
+Fetch level: every fault becomes a ``FetchError`` naming the source, within a bounded time
+(a slow drip must hit a *total* timeout, not hang). Cycle level: a failing source gets an
+exponential backoff and a status entry, a 410 disables it with a log line, and the other
+sources are still fetched and published.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from feeds.errors import FetchError
+from feeds.fetch import Fetcher
+from tests.fixtures.feeds import FeedServer, Reply
+from tests.hostile.upstream import Behaviour, SilentListener, Upstream, free_port, repeated
+
+pytestmark = pytest.mark.timeout(60)
+
+TIMEOUT = 1.5
+
+
+@pytest.fixture
+def upstream():
+    server = Upstream()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def fetcher():
+    with Fetcher(timeout=TIMEOUT, max_bytes=1024 * 1024) as client:
+        yield client
+
+
+def _fails(fetcher: Fetcher, url: str, source_id: str = "faulty") -> tuple[FetchError, float]:
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(source_id, url)
+    elapsed = time.monotonic() - started
+    assert source_id in str(caught.value) and url in str(caught.value)
+    return caught.value, elapsed
+
+
+def test_an_upstream_that_accepts_and_never_answers_times_out(fetcher):
+    listener = SilentListener()
+    try:
+        error, elapsed = _fails(fetcher, f"http://127.0.0.1:{listener.port}/feed")
+    finally:
+        listener.close()
+    assert "timed out" in str(error)
+    assert elapsed < 10 * TIMEOUT
+
+
+def test_a_slow_drip_hits_the_total_timeout_instead_of_hanging(upstream, fetcher):
+    """Ten bytes every 0.2 s forever: each read is quick, the whole never ends."""
+    endless = repeated(b"<rss><!-- ", 1 << 40)
+    url = upstream.add("/drip", Behaviour(chunks=endless, pause=0.2))
+    error, elapsed = _fails(fetcher, url)
+    assert "timed out" in str(error)
+    assert elapsed < 10 * TIMEOUT, f"took {elapsed:.1f} s for a {TIMEOUT} s timeout"
+
+
+def test_connection_refused_is_a_network_error(fetcher):
+    error, _ = _fails(fetcher, f"http://127.0.0.1:{free_port()}/feed")
+    assert "network error" in str(error)
+    assert error.status is None
+
+
+def test_plain_http_on_an_https_url_is_a_tls_error_not_a_crash(feed_server: FeedServer, fetcher):
+    feed_server.add("/feed", b"<rss/>")
+    url = feed_server.url("/feed").replace("http://", "https://")
+    error, _ = _fails(fetcher, url)
+    assert error.__cause__ is not None
+
+
+@pytest.mark.parametrize("status", [404, 410, 500, 503])
+def test_error_statuses_carry_the_status(feed_server: FeedServer, fetcher, status):
+    url = feed_server.handle("/feed", lambda _r: Reply(status, b"nope"))
+    error, _ = _fails(fetcher, url)
+    assert error.status == status
+    assert f"HTTP {status}" in str(error)
+
+
+def test_429_reports_retry_after(feed_server: FeedServer, fetcher):
+    url = feed_server.handle("/feed", lambda _r: Reply(429, b"", {"Retry-After": "120"}))
+    error, _ = _fails(fetcher, url)
+    assert (error.status, error.retry_after) == (429, 120.0)
+
+
+def test_a_redirect_loop_is_cut(feed_server: FeedServer, fetcher):
+    feed_server.redirect("/a", feed_server.url("/b"), 302)
+    feed_server.redirect("/b", feed_server.url("/a"), 302)
+    error, _ = _fails(fetcher, feed_server.url("/a"))
+    assert "redirects" in str(error)
+    assert len(feed_server.requests) <= 8
+
+
+def test_a_body_shorter_than_its_content_length_is_an_error(upstream, fetcher):
+    headers = {"Content-Length": "5000", "Content-Type": "application/rss+xml"}
+    url = upstream.add("/short", Behaviour(headers=headers, chunks=repeated(b"<rss>", 100)))
+    _fails(fetcher, url)
