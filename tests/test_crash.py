@@ -1,0 +1,25 @@
+"""Crash safety, CI mode: a bounded, seeded number of SIGKILLs of ``lingofeed once``.
+
+The harness and its invariants are in ``tests/crashharness.py``; the long local mode is
+``.venv/bin/python -m tests.crashharness --kills 200``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.crashharness import PACKAGES, run_harness
+
+pytestmark = pytest.mark.timeout(600)
+
+CI_KILLS = 14
+
+
+def test_sigkill_at_seeded_points_never_corrupts_feeds_database_or_memory(tmp_path):
+    if not list(PACKAGES.glob("*.argosmodel")):
+        pytest.skip(f"the repo's test models are not built yet ({PACKAGES} is empty)")
+    report = run_harness(tmp_path, kills=CI_KILLS, seed=1)
+    print(report.summary())
+    assert report.kills == CI_KILLS
+    assert report.articles_checked > 0 and report.translations_checked > 0
+    assert report.tm_rows_checked > 0
