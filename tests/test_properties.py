@@ -119,7 +119,8 @@ def test_hostile_translation_of_sanitised_soup_stays_safe(soup, rng):
     job = extract(clean, "fr")
     rebuilt = job.rebuild({unit: Rendering(hostile_translation(unit, rng)) for unit in job.units})
     if rebuilt.translated:
-        assert_well_formed(rebuilt.text)
+        # Leading/trailing spaces are not markup (lxml drops a fragment's leading space).
+        assert_well_formed(rebuilt.text.strip())
     assert_safe(rebuilt.text)
     assert _rendered_problems(rebuilt.text) == []
 
