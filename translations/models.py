@@ -92,7 +92,7 @@ def index_json_url(index_url: str) -> str:
     """The index document's URL: Argos index URLs name a folder that holds ``index.json``."""
     if index_url.endswith(".json"):
         return index_url
-    return index_url if index_url.endswith("/") else index_url + "/"
+    return (index_url if index_url.endswith("/") else index_url + "/") + "index.json"
 
 
 def _metadata(path: Path | str, raw: bytes) -> dict[str, Any]:
@@ -210,9 +210,15 @@ class ModelStore:
             target = self.packages_dir / top
             if target.exists() and target not in old:
                 old.append(target)
-            for folder in old:
-                folder.rename(work / f"old-{folder.name}")
-            (work / top).rename(target)
+            moved = {folder: work / f"old-{folder.name}" for folder in old}
+            for folder, aside in moved.items():
+                folder.rename(aside)
+            try:
+                (work / top).rename(target)
+            except OSError:
+                for folder, aside in moved.items():
+                    aside.rename(folder)
+                raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return _installed(target)
@@ -224,8 +230,6 @@ class ModelStore:
         an index (no retries: the operator runs the command again when the network is back).
         """
         url = index_json_url(index_url)
-        if url.endswith("/"):
-            url += "index.json"
         try:
             response = httpx.get(url, timeout=INDEX_TIMEOUT, follow_redirects=True)
             response.raise_for_status()
