@@ -23,6 +23,7 @@ def test_install_file_lists_both_directions(model_store):
     assert [(m.from_code, m.to_code) for m in models] == [("en", "fr"), ("fr", "en")]
     assert all(m.version == "1.0" and (m.path / "model" / "model.bin").is_file() for m in models)
     assert models[1].model_id == "translate-fr_en-lingofeed_test@1.0"
+    assert models[1].path.name == "fr_en"
 
 
 def test_install_from_local_index_installs_the_pair(tmp_path, package_index):
@@ -174,6 +175,11 @@ def store_with_en_de(tmp_path, model_store, test_packages):
     )
     model_store.install_file(relabelled)
     return model_store
+
+
+def test_packages_sharing_a_folder_name_stay_installed_side_by_side(store_with_en_de):
+    pairs = [(m.from_code, m.to_code) for m in store_with_en_de.list()]
+    assert pairs == [("en", "de"), ("en", "fr"), ("fr", "en")]
 
 
 def test_route_pivots_through_english(store_with_en_de):

@@ -58,11 +58,11 @@ class InstalledModel:
 
     from_code: str
     to_code: str
-    #: ``package_name`` from metadata.json (the folder name when metadata has none).
+    #: ``package_name`` (or ``code``) from metadata.json, else ``translate-<from>_<to>``.
     package_name: str
     #: ``package_version`` from metadata.json, e.g. ``1.9``.
     version: str
-    #: The package folder (holds metadata.json, model/, sentencepiece.model).
+    #: The package folder, ``<from>_<to>`` (holds metadata.json, model/, sentencepiece.model).
     path: Path
 
     @property
@@ -144,7 +144,11 @@ def _installed(folder: Path) -> InstalledModel:
     return InstalledModel(
         from_code=metadata["from_code"],
         to_code=metadata["to_code"],
-        package_name=str(metadata.get("package_name") or folder.name),
+        package_name=str(
+            metadata.get("package_name")
+            or metadata.get("code")
+            or f"translate-{metadata['from_code']}_{metadata['to_code']}"
+        ),
         version=metadata["package_version"],
         path=folder,
     )
@@ -202,12 +206,11 @@ class ModelStore:
                 )
                 for member in bar:
                     archive.extract(member, work)
-            old = [
-                m.path
-                for m in self.list()
-                if (m.from_code, m.to_code) == (metadata["from_code"], metadata["to_code"])
-            ]
-            target = self.packages_dir / top
+            pair = (metadata["from_code"], metadata["to_code"])
+            old = [m.path for m in self.list() if (m.from_code, m.to_code) == pair]
+            # Named by pair, not by the archive's folder: two packages for different pairs may
+            # share a folder name, and one folder per pair makes "replace" unambiguous.
+            target = self.packages_dir / f"{pair[0]}_{pair[1]}"
             if target.exists() and target not in old:
                 old.append(target)
             moved = {folder: work / f"old-{folder.name}" for folder in old}
