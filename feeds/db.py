@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,10 +52,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        try:
+        # In-memory or read-only databases keep their default journal.
+        with suppress(sqlite3.OperationalError):
             cursor.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError:  # in-memory or read-only: keep the default journal
-            pass
         cursor.close()
 
 
@@ -91,7 +90,9 @@ def ensure_schema(engine: Engine, schema: Schema) -> None:
         ).first()
         if row is None:
             schema.metadata.create_all(conn)
-            conn.execute(sa.insert(schema_versions).values(name=schema.name, version=schema.version))
+            conn.execute(
+                sa.insert(schema_versions).values(name=schema.name, version=schema.version)
+            )
             return
         current = int(row[0])
         if current > schema.version:
