@@ -16,7 +16,8 @@ from pathlib import Path
 
 from feeds.errors import LingofeedError
 from scheduler.config import ConfigError, Settings, load_settings
-from translations.errors import TranslationError
+from translations.errors import ModelNotInstalledError, PackageIndexError, TranslationError
+from translations.models import InvalidPackageError, ModelStore
 
 log = logging.getLogger("lingofeed")
 
@@ -114,7 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"lingofeed: {exc}", file=sys.stderr)
         return 2
-    except (LingofeedError, TranslationError, OSError) as exc:
+    except (
+        LingofeedError,
+        TranslationError,
+        PackageIndexError,
+        InvalidPackageError,
+        OSError,
+    ) as exc:
         if args.verbose:
             log.exception("failed")
         print(f"lingofeed: error: {exc}", file=sys.stderr)
@@ -145,22 +152,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _models(settings: Settings, args: argparse.Namespace) -> int:
     """``models list|install|remove``: packages live in the config's ``[models] directory``."""
-    from translations.models import ModelStore
-
-    store = ModelStore(settings.models.directory, index_url=settings.models.index_url)
+    store = ModelStore(settings.models.directory)
     if args.action == "list":
-        for package in store.installed():
-            print(f"{package.from_code} -> {package.to_code}  {package.model_id}  {package.path}")
+        print("\n".join(store.list_rows()))
         return 0
     if args.action == "remove":
-        store.remove(args.source, args.target)
-        print(f"removed {args.source} -> {args.target}")
+        removed = store.remove(args.source, args.target)
+        print(f"removed {removed.from_code} -> {removed.to_code} ({removed.model_id})")
         return 0
     what = args.what
     if len(what) == 1 and what[0].endswith(".argosmodel"):
         package = store.install_file(Path(what[0]))
     elif len(what) == 2:
-        package = store.install_from_index(what[0], what[1], progress=sys.stderr.isatty())
+        package = store.install_from_index(what[0], what[1], settings.models.index_url)
     else:
         print("lingofeed: models install takes FROM TO or FILE.argosmodel", file=sys.stderr)
         return 2
@@ -182,8 +186,6 @@ def _once(settings: Settings) -> int:
 
 def _describe(settings: Settings) -> str:
     """What ``check`` prints for a valid config: what would run, and what is missing."""
-    from translations.models import ModelStore
-
     store = ModelStore(settings.models.directory)
     lines = [f"{settings.config_file}: OK", "", "sources:"]
     for configured in settings.sources:
@@ -195,8 +197,7 @@ def _describe(settings: Settings) -> str:
     lines += ["", "languages and models:"]
     for target in settings.language_codes:
         for src in _source_languages(settings, target):
-            installed = "installed" if store.can_translate(src, target) else "NOT INSTALLED"
-            lines.append(f"  {src} -> {target}: {installed}")
+            lines.append(f"  {src} -> {target}: {_route(store, src, target)}")
     lines += [
         "",
         f"output: {settings.output.directory} at {settings.output.base_url}",
@@ -205,6 +206,16 @@ def _describe(settings: Settings) -> str:
         f"checked at {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
     ]
     return "\n".join(lines)
+
+
+def _route(store: ModelStore, src: str, target: str) -> str:
+    """``installed (...)``, ``pivot fr -> en -> de (...)`` or ``MISSING: install with ...``."""
+    try:
+        steps = store.route(src, target)
+    except ModelNotInstalledError:
+        return f"MISSING (install with: lingofeed models install {src} {target})"
+    kind = "installed" if len(steps) == 1 else "pivot"
+    return f"{kind} {store.describe_route(src, target)}"
 
 
 def _source_languages(settings: Settings, target: str) -> list[str]:

@@ -30,6 +30,8 @@ from feeds.types import Source
 
 KeyPath = tuple[str | int, ...]
 _MISSING: Any = object()
+#: Argos Translate's public package index (a folder holding ``index.json``).
+ARGOS_INDEX = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _INTERVAL_RE = re.compile(r"^(?:\d+[dhms])+$")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -133,8 +135,9 @@ class EngineSettings:
 class ModelSettings:
     #: Where Argos packages are installed (never the user's home directory).
     directory: Path
-    #: Package index for ``lingofeed models install FROM TO``; None means Argos's default.
-    index_url: str | None = None
+    #: Package index for ``lingofeed models install FROM TO``: the config's ``index_url``, else
+    #: ``ARGOS_PACKAGE_INDEX`` from the environment, else Argos's public index.
+    index_url: str
 
 
 @dataclass(frozen=True)
@@ -475,6 +478,7 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         base / (c.get(mod, mod_path, "directory", str, "") or data_dir / "models")
     ).resolve()
     index_url = c.url(c.get(mod, mod_path, "index_url", str, None), (*mod_path, "index_url"))
+    index_url = index_url or environ.get("ARGOS_PACKAGE_INDEX") or ARGOS_INDEX
     default_db = f"sqlite:///{data_dir / 'lingofeed.sqlite'}"
     database_url = environ.get("LINGOFEED_DATABASE_URL") or c.get(
         svc, svc_path, "database_url", str, default_db

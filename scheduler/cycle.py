@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from feeds.files import read_directory
-
 from feeds.errors import FetchError, SourceError, StorageError
 from feeds.fetch import Fetcher
+from feeds.files import load_directory
 from feeds.parse import parse_feed
 from feeds.publish import PublishError, publish
 from feeds.render import render_site
 from feeds.render_meta import FeedSettings, LanguageMeta, RenderError
-from feeds.storage import StorageType, TranslationStatus
+from feeds.sanitize import sanitize_html
+from feeds.storage import StorageType, TranslationStatus, same_language
 from feeds.types import Article, EntryData, Source
 from scheduler.config import Settings, SourceSettings
 from scheduler.metrics import Metrics
@@ -80,6 +80,9 @@ class FetchOutcome:
     last_modified: str | None = None
     #: Where a permanent redirect pointed, to be fetched from now on.
     moved_to: str | None = None
+    #: False when some items could not be read (a broken article file): the store must then
+    #: not mark the articles it did not see as gone.
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def run_source(
     report = SourceReport(source.id, error=outcome if isinstance(outcome, str) else None)
     if isinstance(outcome, FetchOutcome) and outcome.entries is not None:
         now = ctx.clock()
-        result = ctx.storage.upsert_entries(source.id, outcome.entries, now)
+        result = ctx.storage.upsert_entries(source.id, outcome.entries, now, full=outcome.complete)
         log.info(
             event(
                 "stored",
@@ -211,8 +214,10 @@ def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
 def fetch_entries(ctx: CycleContext, source: Source) -> FetchOutcome:
     """What a source lists now: its directory's files, or its feed (conditional GET)."""
     if source.directory is not None:
-        entries = read_directory(source)
-        return FetchOutcome(tuple(entries[: source.item_limit]))
+        loaded = load_directory(source)
+        for problem in loaded.errors:
+            log.warning(event("file-skipped", source=source.id, error=problem))
+        return FetchOutcome(loaded.entries, complete=not loaded.errors)
     assert source.url is not None
     state = ctx.storage.get_source(source.id)
     url = (state.url if state is not None else None) or source.url
@@ -264,11 +269,36 @@ def _translate_pending(ctx: CycleContext, source_id: str) -> tuple[int, int]:
         pending = ctx.storage.get_articles_needing_translation(
             language, context, source_id=source_id
         )
+        pending += _own_language_pending(ctx.storage, source_id, language, context)
         if not pending:
             continue
         ok, bad = _translate_articles(ctx, pending, language, context)
         translated, failed = translated + ok, failed + bad
     return translated, failed
+
+
+def _own_language_pending(
+    storage: StorageType, source_id: str, language: str, context: str
+) -> list[Article]:
+    """Articles declared in ``language`` itself whose row for it is missing or out of date.
+
+    The store never lists these as needing a translation, yet they may quote another language
+    (a French caption in an English article) that the reader of this language needs translated;
+    the pipeline keeps every segment already in ``language`` and translates only the others.
+    """
+    stale = []
+    for article in storage.get_articles(source_id):
+        if not same_language(article.data.language, language):
+            continue
+        record = storage.get_translation(source_id, article.data.upstream_id, language)
+        current = (
+            record is not None
+            and record.status is TranslationStatus.DONE
+            and (record.content_hash, record.context) == (article.content_hash, context)
+        )
+        if not current:
+            stale.append(article)
+    return stale
 
 
 def _translate_articles(
@@ -280,6 +310,7 @@ def _translate_articles(
         (s.source.language for s in ctx.settings.sources if s.source.id == source_id), None
     )
     documents = [article_document(article, declared) for article in pending]
+    by_document = {document.key: document for document in documents}
     before = ctx.usage()
     try:
         results = ctx.translate(documents, language)
@@ -310,7 +341,7 @@ def _translate_articles(
                 article.source_id,
                 article.data.upstream_id,
                 language,
-                fields=dict(result.fields),
+                fields=_sanitized(result, by_document[result.key], article.data.link),
                 content_hash=article.content_hash,
                 context=context,
                 now=now,
@@ -324,6 +355,23 @@ def _translate_articles(
     ctx.metrics.translated(language, ok, bad)
     log.info(event("translated", source=source_id, lang=language, done=ok, failed=bad))
     return ok, bad
+
+
+def _sanitized(
+    result: TranslatedDocument, document: Document, base_url: str | None
+) -> dict[str, str]:
+    """The translated fields with HTML fields sanitised again before they are stored.
+
+    Upstream HTML was sanitised on the way in; this second barrier covers whatever the
+    translation and tag re-insertion produced (a model can emit any text). Plain-text fields
+    are escaped by the renderer.
+    """
+    return {
+        name: sanitize_html(text, base_url)
+        if document.fields[name].kind is FieldKind.HTML
+        else text
+        for name, text in result.fields.items()
+    }
 
 
 def _why(problems: Iterable[str]) -> str:

@@ -29,7 +29,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-from translations.models import ModelStore
 
 from feeds.db import open_engine
 from feeds.fetch import Fetcher
@@ -37,14 +36,22 @@ from feeds.schema import FEEDS_SCHEMA
 from feeds.server import ServerThread, create_app, install_token_redaction
 from feeds.storage import Storage
 from scheduler import status
-from scheduler.config import ConfigError, Schedule, Settings, SourceSettings, load_settings
+from scheduler.config import (
+    ConfigError,
+    GlossarySettings,
+    Schedule,
+    Settings,
+    SourceSettings,
+    load_settings,
+)
 from scheduler.cycle import CycleContext, event, fingerprint, run_source
 from scheduler.metrics import CountingTranslator, Metrics
 from scheduler.status import STATUS_SCHEMA, SourceInfo, Usage, add_usage
 from translations.engine import ArgosTranslator, EngineSettings
-from translations.errors import TranslationError
+from translations.errors import ModelNotInstalledError
 from translations.glossary import Glossary
 from translations.memory import TM_SCHEMA, SqlTranslationMemory
+from translations.models import ModelStore
 from translations.pipeline import TranslationPipeline
 
 log = logging.getLogger("lingofeed.service")
@@ -88,9 +95,7 @@ class Runtime:
     def context(self, settings: Settings) -> CycleContext:
         if self.translator is None:
             raise RuntimeError("this runtime was opened without models")
-        glossaries = {
-            (g.source, g.target): Glossary(dict(g.terms), g.protected) for g in settings.glossaries
-        }
+        glossaries = {(g.source, g.target): glossary(g) for g in settings.glossaries}
         pipeline = TranslationPipeline(
             self.translator,
             self.memory,
@@ -109,14 +114,22 @@ class Runtime:
         )
 
     def translation_context(self, settings: Settings, target: str) -> str:
-        """Changes when a glossary or a model used for ``target`` changes: retranslate then."""
+        """Changes when a glossary or a model used for ``target`` changes: retranslate then.
+
+        Reads the installed packages each time, so installing or upgrading a model under a
+        running service retranslates what it affects on the next cycle.
+        """
         models = []
         for src in _candidate_languages(settings):
+            if src == target:
+                continue
             try:
-                models.append(self.models.model_id(src, target) if src != target else "-")
-            except TranslationError:
-                models.append("none")
-        glossaries = [g for g in settings.glossaries if g.target == target]
+                route = self.models.route(src, target)
+            except ModelNotInstalledError:
+                models.append(f"{src}:none")
+                continue
+            models.append(f"{src}:" + "+".join(step.model_id for step in route))
+        glossaries = [glossary(g).fingerprint() for g in settings.glossaries if g.target == target]
         return fingerprint(target, models, glossaries)
 
     def usage(self) -> Usage:
@@ -145,6 +158,10 @@ class Runtime:
             },
             next_runs=next_runs,
         )
+
+
+def glossary(configured: GlossarySettings) -> Glossary:
+    return Glossary(dict(configured.terms), configured.protected)
 
 
 def _candidate_languages(settings: Settings) -> list[str]:
