@@ -45,6 +45,8 @@ __all__ = [
 
 #: SentencePiece's word-start marker.
 _WORD_START = "\u2581"
+#: Stripped from both ends of a word before comparing forms (``camp.`` is ``camp``).
+_EDGE_PUNCTUATION = ".,;:!?()[]{}\"'«»\u201c\u201d\u2018\u2019"
 
 Alignment = tuple[tuple[int, int], ...]
 
@@ -226,27 +228,72 @@ def _open_model(path: Path, settings: EngineSettings) -> _LoadedModel:
     return _LoadedModel(translator, tokenizer)
 
 
-def _piece_words(pieces: Sequence[str]) -> list[int | None]:
-    """The word index of each piece (``None`` for a bare word-start marker)."""
-    words: list[int | None] = []
+def _piece_words(pieces: Sequence[str]) -> list[int]:
+    """The word index of each piece: a word-start marker (even a bare one) opens the next word.
+
+    A bare marker (``▁`` before ``#`` or ``«``) belongs to the word it opens; its attention row
+    often carries that word's best evidence.
+    """
+    words: list[int] = []
     word = -1
-    starts_word = True
-    for piece in pieces:
-        if piece.startswith(_WORD_START):
-            starts_word = True
-            piece = piece.lstrip(_WORD_START)
-        if not piece:
-            words.append(None)
-            continue
-        if starts_word:
+    for position, piece in enumerate(pieces):
+        if piece.startswith(_WORD_START) or position == 0:
             word += 1
-            starts_word = False
         words.append(word)
     return words
 
 
-def _word_count(words: Sequence[int | None]) -> int:
-    return 1 + max((word for word in words if word is not None), default=-1)
+def _word_count(words: Sequence[int]) -> int:
+    return 1 + max(words, default=-1)
+
+
+def _attention_weights(
+    source_words: Sequence[int],
+    target_words: Sequence[int],
+    attention: Sequence[Sequence[float]],
+    shape: tuple[int, int],
+) -> list[list[float]]:
+    """Per (target word, source word): each target piece's strongest pull to the source word.
+
+    The maximum over a source word's pieces, not the sum: a sum favours words cut into many
+    pieces (``28/12`` is six) over the word actually attended to.
+    """
+    source_count, target_count = shape
+    weights = [[0.0] * source_count for _ in range(target_count)]
+    for target_word, row in zip(target_words, attention, strict=False):
+        strongest = [0.0] * source_count
+        for source_word, weight in zip(source_words, row, strict=False):
+            strongest[source_word] = max(strongest[source_word], weight)
+        for source_word, weight in enumerate(strongest):
+            weights[target_word][source_word] += weight
+    return weights
+
+
+def _anchors(source: Sequence[str], target: Sequence[str]) -> dict[int, int]:
+    """Target word -> source word for words the model copies: identical, or hashtag/mention.
+
+    A tiny model's attention is noisy, and copied tokens (numbers, names, ``#tags``) are
+    exactly where inline tags and glossary terms most often sit, so they are matched on form:
+    a word found once on each side (ignoring case and edge punctuation), and the n-th
+    ``#``/``@`` word of each side when both sides have as many.
+    """
+
+    def form(word: str) -> str:
+        return word.strip(_EDGE_PUNCTUATION).casefold()
+
+    source_forms = [form(word) for word in source]
+    target_forms = [form(word) for word in target]
+    anchors = {
+        index: source_forms.index(word)
+        for index, word in enumerate(target_forms)
+        if word and target_forms.count(word) == 1 and source_forms.count(word) == 1
+    }
+    for marker in "#@":
+        source_tags = [i for i, word in enumerate(source_forms) if word.startswith(marker)]
+        target_tags = [i for i, word in enumerate(target_forms) if word.startswith(marker)]
+        if len(source_tags) == len(target_tags):
+            anchors.update(zip(target_tags, source_tags, strict=True))
+    return anchors
 
 
 def align_words(
@@ -256,28 +303,25 @@ def align_words(
     source: str,
     target: str,
 ) -> Alignment:
-    """``(source_word, target_word)`` pairs over ``str.split()`` words, from decoder attention.
+    """``(source_word, target_word)`` pairs over ``str.split()`` words, one per target word.
 
-    Each target word is aligned to the source word that its pieces attended to most (attention
-    summed over the pieces of each word). Returns ``()`` when the pieces do not match the words
-    of the texts (unusual normalisation), rather than guessing.
+    Copied words are matched on form (``_anchors``); every other target word goes to the source
+    word its pieces attended to most. Returns ``()`` when the pieces do not match the words of
+    the texts (unusual normalisation), rather than guessing.
     """
+    source_split, target_split = source.split(), target.split()
     source_words = _piece_words(source_pieces)
     target_words = _piece_words(target_pieces)
-    source_count = len(source.split())
-    target_count = len(target.split())
-    if _word_count(source_words) != source_count or _word_count(target_words) != target_count:
+    if _word_count(source_words) != len(source_split) or _word_count(target_words) != len(
+        target_split
+    ):
         return ()
-    weights = [[0.0] * source_count for _ in range(target_count)]
-    for target_word, row in zip(target_words, attention, strict=False):
-        if target_word is None:
-            continue
-        for source_word, weight in zip(source_words, row, strict=False):
-            if source_word is not None:
-                weights[target_word][source_word] += weight
+    shape = (len(source_split), len(target_split))
+    weights = _attention_weights(source_words, target_words, attention, shape)
+    anchors = _anchors(source_split, target_split)
     return tuple(
-        (max(range(source_count), key=row.__getitem__), target_word)
-        for target_word, row in enumerate(weights)
+        (anchors.get(index, max(range(shape[0]), key=row.__getitem__)), index)
+        for index, row in enumerate(weights)
     )
 
 

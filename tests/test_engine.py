@@ -1,0 +1,204 @@
+"""ArgosTranslator on the repo's own small real model: exact corpus output, batching, pivots."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from translations.engine import (
+    ArgosTranslator,
+    EngineSettings,
+    align_words,
+    compose_alignments,
+)
+from translations.errors import ModelNotInstalledError, TranslationError
+from translations.models import ModelStore
+from translations.testmodel import package_path, read_corpus
+
+SEED_FR = [
+    "Fermeture le 28/12 du camp de #Tombouctou.",
+    "Engagés à finaliser le processus de liquidation dans les délais les plus courts possibles.",
+]
+SEED_EN = [
+    "Closure on 28/12 of the #Timbuktu camp.",
+    "Committed to completing the liquidation process as quickly as possible.",
+]
+
+
+def repackage(
+    original: Path, out_dir: Path, from_code: str, to_code: str, *, model_bin: bytes | None = None
+) -> Path:
+    """A copy of a test package labelled for another pair (optionally with a broken model).
+
+    The weights are the real test model's: relabelling en->fr as en->de gives the store a
+    genuine two-hop route fr->en->de whose end result must be the original French.
+    """
+    name = f"translate-{from_code}_{to_code}-relabelled"
+    target = out_dir / f"{name}.argosmodel"
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(target, "w") as copy:
+        for member in source.infolist():
+            data = source.read(member)
+            inner = member.filename.split("/", 1)[1]
+            if inner == "metadata.json":
+                metadata = json.loads(data)
+                metadata.update(from_code=from_code, to_code=to_code, package_name=name)
+                data = json.dumps(metadata).encode()
+            elif inner == "model/model.bin" and model_bin is not None:
+                data = model_bin
+            copy.writestr(f"{name}/{inner}", data)
+    return target
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
+    """fr->en and en->fr test packages, plus en->fr relabelled en->de (a pivot for fr->de)."""
+    store = ModelStore(tmp_path_factory.mktemp("engine-models"))
+    store.install_file(package_path("fr", "en"))
+    store.install_file(package_path("en", "fr"))
+    relabelled = repackage(package_path("en", "fr"), tmp_path_factory.mktemp("zips"), "en", "de")
+    store.install_file(relabelled)
+    return store
+
+
+@pytest.fixture(scope="module")
+def translator(store: ModelStore) -> ArgosTranslator:
+    """One translator for the module: models load once, as they would in the service."""
+    return ArgosTranslator(store)
+
+
+def test_seed_caption_sentences_translate_to_the_corpus_english(
+    translator: ArgosTranslator,
+) -> None:
+    assert translator.translate(SEED_FR, "fr", "en") == SEED_EN
+
+
+@pytest.mark.parametrize(("src", "tgt", "side"), [("fr", "en", 0), ("en", "fr", 1)])
+def test_default_settings_reproduce_every_corpus_pair_without_truncation(
+    translator: ArgosTranslator, src: str, tgt: str, side: int
+) -> None:
+    pairs = read_corpus()
+    sources = [pair[side] for pair in pairs]
+    expected = [pair[1 - side] for pair in pairs]
+    outputs = translator.translate(sources, src, tgt)
+    wrong = [(s, o, e) for s, o, e in zip(sources, outputs, expected, strict=True) if o != e]
+    assert wrong == []
+
+
+def test_order_is_kept_across_many_small_batches(store: ModelStore) -> None:
+    pairs = read_corpus()
+    random.Random(7).shuffle(pairs)
+    pairs = pairs[:50]
+    small = ArgosTranslator(store, EngineSettings(max_batch_size=3, beam_size=1))
+    outputs = small.translate([fr for fr, _ in pairs], "fr", "en")
+    assert outputs == [en for _, en in pairs]
+    assert (small.stats.calls, small.stats.batches, small.stats.segments) == (1, 17, 50)
+
+
+def test_blank_texts_come_back_empty_without_model_calls(store: ModelStore) -> None:
+    fresh = ArgosTranslator(store)
+    assert fresh.translate(["", "  "], "fr", "en") == ["", ""]
+    assert fresh.translate([], "fr", "en") == []
+    assert fresh.stats.calls == 0
+    assert fresh.translate(["", SEED_FR[0], " "], "fr", "en") == ["", SEED_EN[0], ""]
+    assert (fresh.stats.calls, fresh.stats.segments) == (1, 1)
+
+
+def test_model_id_names_package_and_version_joined_for_a_pivot(translator: ArgosTranslator) -> None:
+    assert translator.model_id("fr", "en") == "translate-fr_en-lingofeed_test@1.0"
+    assert translator.model_id("fr", "de") == (
+        "translate-fr_en-lingofeed_test@1.0+translate-en_de-relabelled@1.0"
+    )
+
+
+def test_pivot_translates_through_every_hop(store: ModelStore) -> None:
+    pivot = ArgosTranslator(store)
+    aligned = pivot.translate_aligned(SEED_FR, "fr", "de")
+    assert [result.text for result in aligned] == SEED_FR
+    assert (pivot.stats.calls, pivot.stats.segments) == (2, 4)
+    # fr -> en -> "de" (really fr) of the same sentence: "#Tombouctou" comes back to itself.
+    assert (6, 6) in aligned[0].alignment
+
+
+def test_hashtag_aligns_with_its_translation(translator: ArgosTranslator) -> None:
+    (result,) = translator.translate_aligned([SEED_FR[0]], "fr", "en")
+    assert result.text == SEED_EN[0]
+    source_words, target_words = SEED_FR[0].split(), result.text.split()
+    links = {(source_words[s], target_words[t]) for s, t in result.alignment}
+    assert ("#Tombouctou.", "#Timbuktu") in links
+    assert ("28/12", "28/12") in links
+    assert {t for _, t in result.alignment} == set(range(len(target_words)))
+
+
+def test_aligned_and_plain_translations_agree(translator: ArgosTranslator) -> None:
+    sentences = [fr for fr, _ in read_corpus()[:40]]
+    aligned = translator.translate_aligned(sentences, "fr", "en")
+    assert [result.text for result in aligned] == translator.translate(sentences, "fr", "en")
+
+
+def test_missing_pair_raises_model_not_installed(translator: ArgosTranslator) -> None:
+    with pytest.raises(ModelNotInstalledError, match="fr to es"):
+        translator.translate(["Bonjour."], "fr", "es")
+
+
+def test_broken_model_raises_translation_error_naming_the_package(tmp_path: Path) -> None:
+    broken = repackage(package_path("fr", "en"), tmp_path, "fr", "en", model_bin=b"not a model")
+    store = ModelStore(tmp_path / "models")
+    store.install_file(broken)
+    with pytest.raises(TranslationError, match=r"fr->en with translate-fr_en-relabelled@1\.0"):
+        ArgosTranslator(store).translate(["Bonjour."], "fr", "en")
+
+
+def test_compose_alignments_goes_through_the_pivot_word() -> None:
+    assert compose_alignments(((0, 1), (1, 0), (2, 2)), ((0, 0), (1, 1), (1, 2))) == (
+        (1, 0),
+        (0, 1),
+        (0, 2),
+    )
+    assert compose_alignments((), ((0, 0),)) == ()
+
+
+def test_align_words_follows_each_source_words_strongest_piece() -> None:
+    # "grand" is cut into four weakly attended pieces; "marché" is one strongly attended piece.
+    source = ["\u2581g", "r", "a", "nd", "\u2581marché"]
+    target = ["\u2581market", "\u2581great"]
+    attention = [[0.15, 0.15, 0.15, 0.15, 0.4], [0.7, 0.1, 0.1, 0.0, 0.1]]
+    got = align_words(source, target, attention, "grand marché", "market great")
+    assert got == ((1, 0), (0, 1))
+
+
+def test_align_words_anchors_copied_words_and_hashtags_over_attention() -> None:
+    source = ["\u2581Le", "\u2581camp", "\u2581de", "\u2581", "#", "Tomb", "ouctou", "\u2581Gao"]
+    target = ["\u2581The", "\u2581", "#", "Tim", "buktu", "\u2581camp", "\u2581Gao."]
+    attention = [[1.0, 0, 0, 0, 0, 0, 0, 0]] * len(target)
+    text = "Le camp de #Tombouctou Gao"
+    got = align_words(source, target, attention, text, "The #Timbuktu camp Gao.")
+    assert got == ((0, 0), (3, 1), (1, 2), (4, 3))
+
+
+def test_align_words_gives_up_when_pieces_and_words_disagree() -> None:
+    attention = [[1.0]]
+    assert align_words(["\u2581a"], ["\u2581b"], attention, "a a", "b") == ()
+
+
+@pytest.mark.parametrize(
+    "changes", [{"beam_size": 0}, {"patience": 0.5}, {"max_batch_size": 0}, {"intra_threads": -1}]
+)
+def test_settings_refuse_values_that_cannot_work(changes: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="EngineSettings"):
+        EngineSettings(**changes)  # type: ignore[arg-type]
+
+
+def test_importing_the_engine_loads_no_model_library() -> None:
+    code = (
+        "import sys, translations.engine; "
+        "print(sorted(m for m in ('ctranslate2', 'sentencepiece', 'argostranslate') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
