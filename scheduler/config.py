@@ -72,7 +72,16 @@ class Schedule:
     cron: str | None = None
 
     def describe(self) -> str:
-        return f"cron {self.cron!r}" if self.cron is not None else f"every {self.every}"
+        """``every 1h30m`` or ``cron '*/5 * * * *'``, as the operator would write it."""
+        if self.cron is not None:
+            return f"cron {self.cron!r}"
+        left = int((self.every or timedelta()).total_seconds())
+        parts = []
+        for unit, size in _UNITS.items():
+            if left >= size:
+                parts.append(f"{left // size}{unit}")
+                left %= size
+        return f"every {''.join(parts) or '0s'}"
 
 
 @dataclass(frozen=True)
