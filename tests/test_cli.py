@@ -1,0 +1,117 @@
+"""The ``lingofeed`` command on the real ModelStore: models list/install/remove and check."""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler.cli import main
+from tests.fixtures.models import repackage
+
+CONFIG = """\
+[service]
+data_dir = "data"
+
+[models]
+directory = "models"
+{index}
+
+[output]
+base_url = "http://127.0.0.1:8080/"
+
+[languages.en]
+
+[languages.de]
+
+[[sources]]
+id = "articles"
+directory = "articles"
+language = "fr"
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    (tmp_path / "articles").mkdir()
+
+    def write(index_url: str | None = None) -> str:
+        index = f'index_url = "{index_url}"' if index_url else ""
+        path = tmp_path / "lingofeed.toml"
+        path.write_text(CONFIG.format(index=index), encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_models_list_install_and_remove_from_files(capsys, config, test_packages, tmp_path):
+    path = config()
+    assert run(capsys, "--config", path, "models", "list")[1] == "no translation models installed\n"
+    for package in test_packages.values():
+        code, out, _ = run(capsys, "--config", path, "models", "install", str(package))
+        assert code == 0 and out.startswith("installed ")
+    code, out, _ = run(capsys, "--config", path, "models", "list")
+    assert out.splitlines() == [
+        f"en -> fr  translate-en_fr-lingofeed_test@1.0  {tmp_path / 'models' / 'en_fr'}",
+        f"fr -> en  translate-fr_en-lingofeed_test@1.0  {tmp_path / 'models' / 'fr_en'}",
+    ]
+    code, out, _ = run(capsys, "--config", path, "models", "remove", "fr", "en")
+    assert (code, out) == (0, "removed fr -> en (translate-fr_en-lingofeed_test@1.0)\n")
+    code, _, err = run(capsys, "--config", path, "models", "remove", "fr", "en")
+    assert code == 1 and "nothing to remove" in err
+
+
+def test_models_install_from_the_configured_index(capsys, config, package_index):
+    path = config(package_index)
+    code, out, _ = run(capsys, "--config", path, "models", "install", "fr", "en")
+    assert (code, out) == (0, "installed fr -> en (translate-fr_en-lingofeed_test@1.0)\n")
+    code, _, err = run(capsys, "--config", path, "models", "install", "fr", "de")
+    assert code == 1 and "offers no fr->de package" in err
+
+
+def test_models_install_with_an_unreachable_index_is_one_line(capsys, config):
+    code, _, err = run(capsys, "--config", config("http://127.0.0.1:9/"), "models", "install",
+                       "fr", "en")  # fmt: skip
+    assert code == 1
+    assert err.startswith("lingofeed: error: could not read the Argos package index")
+    assert "Traceback" not in err
+
+
+def test_models_install_refuses_a_file_that_is_not_a_package(capsys, config, tmp_path):
+    bogus = tmp_path / "bogus.argosmodel"
+    bogus.write_bytes(b"not a zip")
+    code, _, err = run(capsys, "--config", config(), "models", "install", str(bogus))
+    assert code == 1 and "not a zip archive" in err
+
+
+def test_check_shows_installed_pivot_and_missing_pairs(capsys, config, test_packages):
+    path = config()
+    run(capsys, "--config", path, "models", "install", str(test_packages["fr", "en"]))
+    code, out, _ = run(capsys, "--config", path, "check")
+    assert code == 0
+    assert "  fr -> en: installed fr -> en (translate-fr_en-lingofeed_test@1.0)" in out
+    assert "  fr -> de: MISSING (install with: lingofeed models install fr de)" in out
+    # an en->de package would make fr->de a pivot through English
+    assert "pivot" not in out
+
+
+def test_check_reports_pivot_routes(capsys, config, test_packages, tmp_path):
+    path = config()
+    en_de = repackage(test_packages["en", "fr"], tmp_path / "en_de.argosmodel", to_code="de")
+    run(capsys, "--config", path, "models", "install", str(test_packages["fr", "en"]))
+    run(capsys, "--config", path, "models", "install", str(en_de))
+    out = run(capsys, "--config", path, "check")[1]
+    assert "  fr -> de: pivot fr -> en -> de (translate-fr_en-lingofeed_test@1.0 + " in out
+
+
+def test_check_lists_every_config_problem_with_its_line(capsys, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[output]\nbase_url = "nope"\n\n[languages.xx-yy-zz]\n', encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(path), "check")
+    assert code == 2
+    assert f"{path}:2: output.base_url: 'nope' is not an http(s) URL" in err
+    assert f"{path}:4: languages.xx-yy-zz:" in err
