@@ -235,15 +235,22 @@ def _table(caption: str, head: tuple[str, ...], rows: list[tuple[str, ...]], css
         + "</tr>"
         for row in rows
     )
-    return f"<table><caption>{html.escape(caption)}</caption><tr>{th}</tr>{body}</table>"
+    return (
+        f"<table class='{css}s'><caption>{html.escape(caption)}</caption>"
+        f"<tr>{th}</tr>{body}</table>"
+    )
 
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+body{font-family:system-ui,sans-serif;margin:2rem auto;padding:0 1rem;max-width:80rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0 2rem;width:100%}
 caption{text-align:left;font-size:1.2rem;font-weight:600;padding:.4rem 0}
 th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
-th{background:#f2f2f2}.source-error td,.source-disabled td{background:#fde8e8}
+th{background:#f2f2f2;white-space:nowrap}td{white-space:nowrap}
+.sources td:nth-child(2),.sources td:nth-child(7){white-space:normal;overflow-wrap:anywhere}
+.languages td+td,.languages th+th{text-align:right;font-variant-numeric:tabular-nums}
+.source-error td,.source-disabled td{background:#fde8e8}
+.source-error td:nth-child(5),.source-disabled td:nth-child(5){color:#a51d1d;font-weight:600}
 .source-ok td:nth-child(5){color:#176f2c;font-weight:600}
 """
 
