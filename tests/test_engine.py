@@ -90,6 +90,16 @@ def test_default_settings_reproduce_every_corpus_pair_without_truncation(
     assert wrong == []
 
 
+def test_argos_decoding_settings_cut_some_corpus_outputs_short(store: ModelStore) -> None:
+    """The failure the defaults prevent: beam 4, patience 1, Argos's length penalty 0.2."""
+    argos_like = ArgosTranslator(store, EngineSettings(patience=1, length_penalty=0.2))
+    pairs = read_corpus()
+    outputs = argos_like.translate([fr for fr, _ in pairs], "fr", "en")
+    wrong = [(out, en) for out, (_, en) in zip(outputs, pairs, strict=True) if out != en]
+    assert len(wrong) > 5
+    assert sum(len(out) < len(en) for out, en in wrong) > len(wrong) / 2
+
+
 def test_order_is_kept_across_many_small_batches(store: ModelStore) -> None:
     pairs = read_corpus()
     random.Random(7).shuffle(pairs)
