@@ -15,7 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from feeds.errors import LingofeedError
-from scheduler.config import ConfigError, Settings, load_settings
+from scheduler.config import load_settings
+from scheduler.settings import ConfigError, Settings
 from translations.errors import ModelNotInstalledError, PackageIndexError, TranslationError
 from translations.models import InvalidPackageError, ModelStore
 

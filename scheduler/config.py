@@ -2,7 +2,7 @@
 
 Every mistake is reported at once, each naming the file, the LINE and the key path, because an
 operator fixing a config wants the whole list, not one error per restart. ``tomllib`` gives no
-positions, so a small scanner over the TOML text maps key paths to lines (``_key_lines``).
+positions, so a small scanner over the TOML text maps key paths to lines (``tomllines``).
 
 Relative paths resolve against the config file's folder, so the service behaves the same whatever
 directory it is started from. Secrets may come from the environment (``LINGOFEED_DATABASE_URL``,
@@ -15,7 +15,6 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,236 +24,31 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 from babel import Locale, UnknownLocaleError
 
-from feeds.errors import LingofeedError
 from feeds.types import Source
+from scheduler.settings import (
+    INTERVAL_UNITS,
+    ConfigError,
+    ConfigProblem,
+    EngineSettings,
+    GlossarySettings,
+    LanguageSettings,
+    ModelSettings,
+    OutputSettings,
+    PartnerSettings,
+    Schedule,
+    ServerSettings,
+    Settings,
+    SourceSettings,
+)
+from scheduler.tomllines import KeyPath, key_lines
 
-KeyPath = tuple[str | int, ...]
+__all__ = ["ARGOS_INDEX", "ConfigError", "ConfigProblem", "Settings", "load_settings"]
+
 _MISSING: Any = object()
 #: Argos Translate's public package index (a folder holding ``index.json``).
 ARGOS_INDEX = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _INTERVAL_RE = re.compile(r"^(?:\d+[dhms])+$")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One mistake in the config file, located precisely enough to fix without searching."""
-
-    file: Path
-    line: int
-    key_path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f" {self.key_path}:" if self.key_path else ""
-        return f"{self.file}:{self.line}:{where} {self.message}"
-
-
-class ConfigError(LingofeedError, ValueError):
-    """The config file is unusable; ``problems`` lists every mistake found."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__(self.problems)
-
-    def __str__(self) -> str:
-        count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in config"
-        return head + "".join(f"\n  {problem}" for problem in self.problems)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When a source is fetched: a fixed interval or a crontab expression (exactly one)."""
-
-    every: timedelta | None = None
-    cron: str | None = None
-
-    def describe(self) -> str:
-        """``every 1h30m`` or ``cron '*/5 * * * *'``, as the operator would write it."""
-        if self.cron is not None:
-            return f"cron {self.cron!r}"
-        left = int((self.every or timedelta()).total_seconds())
-        parts = []
-        for unit, size in _UNITS.items():
-            if left >= size:
-                parts.append(f"{left // size}{unit}")
-                left %= size
-        return f"every {''.join(parts) or '0s'}"
-
-
-@dataclass(frozen=True)
-class SourceSettings:
-    source: Source
-    schedule: Schedule
-
-
-@dataclass(frozen=True)
-class LanguageSettings:
-    """A target language and the words its feeds show; None means the renderer's default."""
-
-    code: str
-    title: str | None = None
-    description: str | None = None
-    #: Shown with machine-translated items; ``{language}`` and ``{link}`` are filled in.
-    notice: str | None = None
-
-
-@dataclass(frozen=True)
-class GlossarySettings:
-    source: str
-    target: str
-    #: ``(source term, forced translation)`` pairs.
-    terms: tuple[tuple[str, str], ...] = ()
-    #: Terms kept verbatim (names, acronyms).
-    protected: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class OutputSettings:
-    directory: Path
-    #: Public URL the output directory is served under; always ends with ``/``.
-    base_url: str
-    #: Newest items kept in each published feed.
-    item_limit: int = 50
-    websub_hub: str | None = None
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    host: str = "127.0.0.1"
-    #: 0 binds any free port (tests).
-    port: int = 8080
-    #: False serves feeds only to partners, under ``/p/<token>/``.
-    public: bool = True
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """CTranslate2 knobs; the defaults were the fastest measured on 2 cores (notes/engine.md)."""
-
-    beam_size: int = 2
-    inter_threads: int = 2
-    intra_threads: int = 1
-    batch_size: int = 32
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    #: Where Argos packages are installed (never the user's home directory).
-    directory: Path
-    #: Package index for ``lingofeed models install FROM TO``: the config's ``index_url``, else
-    #: ``ARGOS_PACKAGE_INDEX`` from the environment, else Argos's public index.
-    index_url: str
-
-
-@dataclass(frozen=True)
-class PartnerSettings:
-    name: str
-    token: str
-
-
-@dataclass(frozen=True)
-class Settings:
-    config_file: Path
-    sources: tuple[SourceSettings, ...]
-    languages: tuple[LanguageSettings, ...]
-    glossaries: tuple[GlossarySettings, ...]
-    output: OutputSettings
-    server: ServerSettings
-    data_dir: Path
-    database_url: str
-    models: ModelSettings
-    engine: EngineSettings
-    #: Days a vanished item is kept before it is deleted.
-    retention_days: int
-    partners: tuple[PartnerSettings, ...] = ()
-
-    @property
-    def language_codes(self) -> tuple[str, ...]:
-        return tuple(language.code for language in self.languages)
-
-    def glossary(self, source: str, target: str) -> GlossarySettings | None:
-        return next((g for g in self.glossaries if (g.source, g.target) == (source, target)), None)
-
-
-# --- locating keys in the TOML text -------------------------------------------------------
-
-_KEY_PART = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*""")
-_STRING = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'""")
-
-
-def _split_key(text: str) -> tuple[str, ...] | None:
-    """``a."b.c".d`` -> ``("a", "b.c", "d")``; None if ``text`` is not a TOML key."""
-    parts: list[str] = []
-    pos = 0
-    while True:
-        match = _KEY_PART.match(text, pos)
-        if match is None or match.end() == pos:
-            return None
-        parts.append(next(g for g in match.groups() if g is not None))
-        pos = match.end()
-        if pos == len(text):
-            return tuple(parts)
-        if text[pos] != ".":
-            return None
-        pos += 1
-
-
-def _key_lines(text: str) -> dict[KeyPath, int]:
-    """Map each table header and key in ``text`` to its 1-based line.
-
-    Arrays of tables get their index in the path (``sources.1.url``) as ``tomllib`` numbers them.
-    Lines inside multi-line strings and multi-line arrays/inline tables are skipped.
-    """
-    lines: dict[KeyPath, int] = {}
-    array_counts: dict[tuple[str, ...], int] = {}
-    current: KeyPath = ()
-    multiline: str | None = None
-    depth = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if multiline is not None:
-            if multiline in raw:
-                multiline = None
-            continue
-        line = _STRING.sub('""', raw.replace('"""', "\0").replace("'''", "\0")).split("#")[0]
-        if "\0" in line and line.count("\0") % 2 == 1:
-            multiline = '"""' if '"""' in raw else "'''"
-        if depth > 0:
-            depth += line.count("[") + line.count("{") - line.count("]") - line.count("}")
-            continue
-        header = re.match(r"^\s*(\[\[?)(.+?)\]\]?\s*(?:#.*)?$", raw)
-        if header:
-            current = _resolve(
-                _split_key(header.group(2)) or (), array_counts, append=header.group(1) == "[["
-            )
-            lines[current] = number
-            continue
-        if "=" in line:
-            names = _split_key(raw.split("=", 1)[0])
-            if names:
-                lines[current + names] = number
-            value = line.split("=", 1)[1]
-            depth = value.count("[") + value.count("{") - value.count("]") - value.count("}")
-    return lines
-
-
-def _resolve(
-    names: tuple[str, ...], counts: dict[tuple[str, ...], int], *, append: bool
-) -> KeyPath:
-    """Insert the current array index after each array-of-tables component of a header."""
-    if append:
-        counts[names] = counts.get(names, 0) + 1
-    path: list[str | int] = []
-    for end in range(1, len(names) + 1):
-        path.append(names[end - 1])
-        if names[:end] in counts:
-            path.append(counts[names[:end]] - 1)
-    return tuple(path)
-
-
-# --- validating ---------------------------------------------------------------------------
 
 
 class _Checker:
@@ -262,7 +56,7 @@ class _Checker:
 
     def __init__(self, file: Path, text: str) -> None:
         self.file = file
-        self.lines = _key_lines(text)
+        self.lines = key_lines(text)
         self.problems: list[ConfigProblem] = []
 
     def problem(self, path: KeyPath, message: str) -> None:
@@ -341,7 +135,7 @@ def _interval(text: str) -> timedelta | None:
     """``"1h30m"`` -> 90 minutes; None when malformed or zero."""
     if not _INTERVAL_RE.match(text):
         return None
-    seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([dhms])", text))
+    seconds = sum(int(n) * INTERVAL_UNITS[u] for n, u in re.findall(r"(\d+)([dhms])", text))
     return timedelta(seconds=seconds) if seconds > 0 else None
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,14 +24,20 @@ from feeds.parse import parse_feed
 from feeds.publish import PublishError, publish
 from feeds.render import render_site
 from feeds.render_meta import FeedSettings, LanguageMeta, RenderError
-from feeds.sanitize import sanitize_html
-from feeds.storage import StorageType, TranslationStatus, same_language
+from feeds.storage import StorageType, TranslationStatus
 from feeds.types import Article, EntryData, Source
-from scheduler.config import Settings, SourceSettings
+from scheduler.documents import (
+    article_document,
+    document_key,
+    own_language_pending,
+    sanitized,
+    why,
+)
 from scheduler.metrics import Metrics
+from scheduler.settings import Settings, SourceSettings
 from scheduler.status import Usage
 from translations.errors import TranslationError
-from translations.types import DocField, Document, FieldKind, TranslatedDocument
+from translations.types import Document, TranslatedDocument
 
 log = logging.getLogger("lingofeed.cycle")
 
@@ -103,29 +109,6 @@ def backoff(failures: int, retry_after: float | None = None) -> timedelta:
     """Wait before retrying after ``failures`` consecutive failures (1 min, 2, 4 ... 6 h)."""
     wait: timedelta = min(BASE_BACKOFF * 2 ** max(failures - 1, 0), MAX_BACKOFF)
     return max(wait, timedelta(seconds=retry_after or 0))
-
-
-def article_document(article: Article, declared: str | None = None) -> Document:
-    """What a reader sees of an article, as fields the translation pipeline understands.
-
-    The language is the source's ``declared`` one, else the item's own, else None (detect).
-    """
-    data = article.data
-    fields: dict[str, DocField] = {"title": DocField(data.title)}
-    if data.summary:
-        fields["summary"] = DocField(data.summary, FieldKind.HTML)
-    if data.content:
-        fields["content"] = DocField(data.content, FieldKind.HTML)
-    for index, item in enumerate(data.media):
-        if item.caption:
-            fields[f"media.{index}.caption"] = DocField(item.caption)
-        if item.alt:
-            fields[f"media.{index}.alt"] = DocField(item.alt)
-    return Document(document_key(article), fields, language=declared or data.language)
-
-
-def document_key(article: Article) -> str:
-    return json.dumps([article.source_id, article.data.upstream_id])
 
 
 def fingerprint(*parts: object) -> str:
@@ -269,36 +252,12 @@ def _translate_pending(ctx: CycleContext, source_id: str) -> tuple[int, int]:
         pending = ctx.storage.get_articles_needing_translation(
             language, context, source_id=source_id
         )
-        pending += _own_language_pending(ctx.storage, source_id, language, context)
+        pending += own_language_pending(ctx.storage, source_id, language, context)
         if not pending:
             continue
         ok, bad = _translate_articles(ctx, pending, language, context)
         translated, failed = translated + ok, failed + bad
     return translated, failed
-
-
-def _own_language_pending(
-    storage: StorageType, source_id: str, language: str, context: str
-) -> list[Article]:
-    """Articles declared in ``language`` itself whose row for it is missing or out of date.
-
-    The store never lists these as needing a translation, yet they may quote another language
-    (a French caption in an English article) that the reader of this language needs translated;
-    the pipeline keeps every segment already in ``language`` and translates only the others.
-    """
-    stale = []
-    for article in storage.get_articles(source_id):
-        if not same_language(article.data.language, language):
-            continue
-        record = storage.get_translation(source_id, article.data.upstream_id, language)
-        current = (
-            record is not None
-            and record.status is TranslationStatus.DONE
-            and (record.content_hash, record.context) == (article.content_hash, context)
-        )
-        if not current:
-            stale.append(article)
-    return stale
 
 
 def _translate_articles(
@@ -341,7 +300,7 @@ def _translate_articles(
                 article.source_id,
                 article.data.upstream_id,
                 language,
-                fields=_sanitized(result, by_document[result.key], article.data.link),
+                fields=sanitized(result, by_document[result.key], article.data.link),
                 content_hash=article.content_hash,
                 context=context,
                 now=now,
@@ -350,33 +309,11 @@ def _translate_articles(
             )
             ok += 1
         else:
-            _mark(ctx, article, language, context, TranslationStatus.FAILED, _why(result.problems))
+            _mark(ctx, article, language, context, TranslationStatus.FAILED, why(result.problems))
             bad += 1
     ctx.metrics.translated(language, ok, bad)
     log.info(event("translated", source=source_id, lang=language, done=ok, failed=bad))
     return ok, bad
-
-
-def _sanitized(
-    result: TranslatedDocument, document: Document, base_url: str | None
-) -> dict[str, str]:
-    """The translated fields with HTML fields sanitised again before they are stored.
-
-    Upstream HTML was sanitised on the way in; this second barrier covers whatever the
-    translation and tag re-insertion produced (a model can emit any text). Plain-text fields
-    are escaped by the renderer.
-    """
-    return {
-        name: sanitize_html(text, base_url)
-        if document.fields[name].kind is FieldKind.HTML
-        else text
-        for name, text in result.fields.items()
-    }
-
-
-def _why(problems: Iterable[str]) -> str:
-    listed = list(problems)
-    return "; ".join(listed[:3]) + (f" (+{len(listed) - 3} more)" if len(listed) > 3 else "")
 
 
 def _mark(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config import ConfigError, ConfigProblem, _key_lines, load_settings
+from scheduler.config import ConfigError, ConfigProblem, load_settings
+from scheduler.tomllines import key_lines
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -226,7 +227,7 @@ list = [
 [tables.'x.y'] # comment
 after = 4
 '''
-    assert _key_lines(text) == {
+    assert key_lines(text) == {
         ("sources", 0): 1,
         ("sources", 0, "id"): 2,
         ("sources", 1): 3,

@@ -9,7 +9,8 @@ import pytest
 from feeds.types import Article, EntryData, Media
 
 pytest.importorskip("feeds.files", reason="feeds/files.py (article directories) not landed yet")
-from scheduler.cycle import article_document, backoff, event
+from scheduler.cycle import backoff, event
+from scheduler.documents import article_document
 from translations.types import FieldKind
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)

@@ -1,0 +1,85 @@
+"""What of an article is translated, and what of a translation is stored.
+
+Pure helpers of the cycle (no I/O besides the store reads in ``own_language_pending``): an
+article becomes a ``Document`` of the fields a reader sees, and a translation's HTML fields are
+sanitised again before they are kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from feeds.sanitize import sanitize_html
+from feeds.storage import StorageType, TranslationStatus, same_language
+from feeds.types import Article
+from translations.types import DocField, Document, FieldKind, TranslatedDocument
+
+
+def article_document(article: Article, declared: str | None = None) -> Document:
+    """What a reader sees of an article, as fields the translation pipeline understands.
+
+    The language is the source's ``declared`` one, else the item's own, else None (detect).
+    """
+    data = article.data
+    fields: dict[str, DocField] = {"title": DocField(data.title)}
+    if data.summary:
+        fields["summary"] = DocField(data.summary, FieldKind.HTML)
+    if data.content:
+        fields["content"] = DocField(data.content, FieldKind.HTML)
+    for index, item in enumerate(data.media):
+        if item.caption:
+            fields[f"media.{index}.caption"] = DocField(item.caption)
+        if item.alt:
+            fields[f"media.{index}.alt"] = DocField(item.alt)
+    return Document(document_key(article), fields, language=declared or data.language)
+
+
+def document_key(article: Article) -> str:
+    return json.dumps([article.source_id, article.data.upstream_id])
+
+
+def own_language_pending(
+    storage: StorageType, source_id: str, language: str, context: str
+) -> list[Article]:
+    """Articles declared in ``language`` itself whose row for it is missing or out of date.
+
+    The store never lists these as needing a translation, yet they may quote another language
+    (a French caption in an English article) that the reader of this language needs translated;
+    the pipeline keeps every segment already in ``language`` and translates only the others.
+    """
+    stale = []
+    for article in storage.get_articles(source_id):
+        if not same_language(article.data.language, language):
+            continue
+        record = storage.get_translation(source_id, article.data.upstream_id, language)
+        current = (
+            record is not None
+            and record.status is TranslationStatus.DONE
+            and (record.content_hash, record.context) == (article.content_hash, context)
+        )
+        if not current:
+            stale.append(article)
+    return stale
+
+
+def sanitized(
+    result: TranslatedDocument, document: Document, base_url: str | None
+) -> dict[str, str]:
+    """The translated fields with HTML fields sanitised again before they are stored.
+
+    Upstream HTML was sanitised on the way in; this second barrier covers whatever the
+    translation and tag re-insertion produced (a model can emit any text). Plain-text fields
+    are escaped by the renderer.
+    """
+    return {
+        name: sanitize_html(text, base_url)
+        if document.fields[name].kind is FieldKind.HTML
+        else text
+        for name, text in result.fields.items()
+    }
+
+
+def why(problems: Iterable[str]) -> str:
+    listed = list(problems)
+    return "; ".join(listed[:3]) + (f" (+{len(listed) - 3} more)" if len(listed) > 3 else "")

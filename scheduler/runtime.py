@@ -1,0 +1,142 @@
+"""The long-lived parts every cycle shares: database, fetcher, models, translator, metrics.
+
+Used by ``lingofeed once`` and ``status`` directly and by the running ``Service``. Opening the
+models is optional, so ``status`` never loads a translation model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+
+from feeds.db import open_engine
+from feeds.fetch import Fetcher
+from feeds.schema import FEEDS_SCHEMA
+from feeds.storage import Storage
+from scheduler import status
+from scheduler.cycle import CycleContext, fingerprint
+from scheduler.metrics import CountingTranslator, Metrics
+from scheduler.settings import GlossarySettings, Settings
+from scheduler.status import STATUS_SCHEMA, SourceInfo, Usage, add_usage
+from translations.engine import ArgosTranslator, EngineSettings
+from translations.errors import ModelNotInstalledError
+from translations.glossary import Glossary
+from translations.memory import TM_SCHEMA, SqlTranslationMemory
+from translations.models import ModelStore
+from translations.pipeline import TranslationPipeline
+
+
+class Runtime:
+    """The long-lived parts shared by every cycle: database, fetcher, models, metrics.
+
+    Settings that may change on reload (sources, languages, glossaries) are not kept here but
+    passed to ``context`` for each run, so a reload needs no restart of these parts.
+    """
+
+    def __init__(self, settings: Settings, stack: ExitStack, *, load_models: bool) -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = open_engine(settings.database_url, [FEEDS_SCHEMA, TM_SCHEMA, STATUS_SCHEMA])
+        stack.callback(self.engine.dispose)
+        self.storage = Storage(self.engine)
+        self.metrics = Metrics()
+        self.fetcher = stack.enter_context(Fetcher())
+        self.memory = SqlTranslationMemory(self.engine)
+        self.models = ModelStore(settings.models.directory)
+        self.translator: CountingTranslator | None = None
+        if load_models:
+            knobs = settings.engine
+            argos = ArgosTranslator(
+                self.models,
+                EngineSettings(
+                    beam_size=knobs.beam_size,
+                    inter_threads=knobs.inter_threads,
+                    intra_threads=knobs.intra_threads,
+                    max_batch_size=knobs.batch_size,
+                ),
+            )
+            self.translator = CountingTranslator(argos, self.metrics)
+
+    def context(self, settings: Settings) -> CycleContext:
+        if self.translator is None:
+            raise RuntimeError("this runtime was opened without models")
+        glossaries = {(g.source, g.target): glossary(g) for g in settings.glossaries}
+        pipeline = TranslationPipeline(
+            self.translator,
+            self.memory,
+            glossaries=glossaries,
+            languages=_candidate_languages(settings),
+        )
+        return CycleContext(
+            settings=settings,
+            storage=self.storage,
+            metrics=self.metrics,
+            fetcher=self.fetcher,
+            translate=lambda documents, language: pipeline.translate(documents, [language]),
+            translation_context=lambda language: self.translation_context(settings, language),
+            usage=self.usage,
+            record_usage=lambda language, usage: add_usage(self.engine, language, usage),
+        )
+
+    def translation_context(self, settings: Settings, target: str) -> str:
+        """Changes when a glossary or a model used for ``target`` changes: retranslate then.
+
+        Reads the installed packages each time, so installing or upgrading a model under a
+        running service retranslates what it affects on the next cycle.
+        """
+        models = []
+        for src in _candidate_languages(settings):
+            if src == target:
+                continue
+            try:
+                route = self.models.route(src, target)
+            except ModelNotInstalledError:
+                models.append(f"{src}:none")
+                continue
+            models.append(f"{src}:" + "+".join(step.model_id for step in route))
+        glossaries = [glossary(g).fingerprint() for g in settings.glossaries if g.target == target]
+        return fingerprint(target, models, glossaries)
+
+    def usage(self) -> Usage:
+        stats = self.memory.stats
+        return Usage(
+            model_calls=self.metrics.model_calls,
+            model_segments=self.metrics.model_segments,
+            model_seconds=self.metrics.model_seconds,
+            tm_hits=stats.hits,
+            tm_misses=stats.misses,
+        )
+
+    def status(
+        self, settings: Settings, next_runs: Mapping[str, datetime | None]
+    ) -> status.StatusSnapshot:
+        return status.snapshot(
+            self.storage,
+            self.engine,
+            now=datetime.now(UTC),
+            sources=tuple(
+                SourceInfo(s.source.id, s.source.location, s.schedule.describe())
+                for s in settings.sources
+            ),
+            languages={
+                code: self.translation_context(settings, code) for code in settings.language_codes
+            },
+            next_runs=next_runs,
+        )
+
+
+def glossary(configured: GlossarySettings) -> Glossary:
+    return Glossary(dict(configured.terms), configured.protected)
+
+
+def _candidate_languages(settings: Settings) -> list[str]:
+    """Languages an article may be in: declared source languages and the targets."""
+    declared = {s.source.language for s in settings.sources if s.source.language}
+    return sorted(declared | set(settings.language_codes))
+
+
+@contextmanager
+def open_runtime(settings: Settings, *, load_models: bool = True) -> Iterator[Runtime]:
+    """Open the database, fetcher and (unless ``load_models`` is False) the translator."""
+    with ExitStack() as stack:
+        yield Runtime(settings, stack, load_models=load_models)

@@ -1,0 +1,159 @@
+"""The operator's settings as frozen dataclasses, and the error that lists a config's mistakes.
+
+``scheduler.config`` builds these from the TOML file; everything else only reads them, and a
+reload swaps the whole tree at once, so no part of the service ever sees half an edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from feeds.errors import LingofeedError
+from feeds.types import Source
+
+#: Seconds per unit of an interval such as ``1h30m``.
+INTERVAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One mistake in the config file, located precisely enough to fix without searching."""
+
+    file: Path
+    line: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" {self.key_path}:" if self.key_path else ""
+        return f"{self.file}:{self.line}:{where} {self.message}"
+
+
+class ConfigError(LingofeedError, ValueError):
+    """The config file is unusable; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in config"
+        return head + "".join(f"\n  {problem}" for problem in self.problems)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a source is fetched: a fixed interval or a crontab expression (exactly one)."""
+
+    every: timedelta | None = None
+    cron: str | None = None
+
+    def describe(self) -> str:
+        """``every 1h30m`` or ``cron '*/5 * * * *'``, as the operator would write it."""
+        if self.cron is not None:
+            return f"cron {self.cron!r}"
+        left = int((self.every or timedelta()).total_seconds())
+        parts = []
+        for unit, size in INTERVAL_UNITS.items():
+            if left >= size:
+                parts.append(f"{left // size}{unit}")
+                left %= size
+        return f"every {''.join(parts) or '0s'}"
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    source: Source
+    schedule: Schedule
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    """A target language and the words its feeds show; None means the renderer's default."""
+
+    code: str
+    title: str | None = None
+    description: str | None = None
+    #: Shown with machine-translated items; ``{language}`` and ``{link}`` are filled in.
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class GlossarySettings:
+    source: str
+    target: str
+    #: ``(source term, forced translation)`` pairs.
+    terms: tuple[tuple[str, str], ...] = ()
+    #: Terms kept verbatim (names, acronyms).
+    protected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    directory: Path
+    #: Public URL the output directory is served under; always ends with ``/``.
+    base_url: str
+    #: Newest items kept in each published feed.
+    item_limit: int = 50
+    websub_hub: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    #: 0 binds any free port (tests).
+    port: int = 8080
+    #: False serves feeds only to partners, under ``/p/<token>/``.
+    public: bool = True
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """CTranslate2 knobs; the defaults were the fastest measured on 2 cores (notes/engine.md)."""
+
+    beam_size: int = 2
+    inter_threads: int = 2
+    intra_threads: int = 1
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    #: Where Argos packages are installed (never the user's home directory).
+    directory: Path
+    #: Package index for ``lingofeed models install FROM TO``: the config's ``index_url``, else
+    #: ``ARGOS_PACKAGE_INDEX`` from the environment, else Argos's public index.
+    index_url: str
+
+
+@dataclass(frozen=True)
+class PartnerSettings:
+    name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_file: Path
+    sources: tuple[SourceSettings, ...]
+    languages: tuple[LanguageSettings, ...]
+    glossaries: tuple[GlossarySettings, ...]
+    output: OutputSettings
+    server: ServerSettings
+    data_dir: Path
+    database_url: str
+    models: ModelSettings
+    engine: EngineSettings
+    #: Days a vanished item is kept before it is deleted.
+    retention_days: int
+    partners: tuple[PartnerSettings, ...] = ()
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(language.code for language in self.languages)
+
+    def glossary(self, source: str, target: str) -> GlossarySettings | None:
+        return next((g for g in self.glossaries if (g.source, g.target) == (source, target)), None)
