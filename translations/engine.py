@@ -4,7 +4,7 @@
 which downloads a model on first use and fails offline; it translates one text at a time
 (with its defaults, 17x slower than this engine on the test model, two cores: see
 ``benchmarks/translate_throughput.py``); its beam search (beam 4, ``length_penalty=0.2``,
-patience 1) cuts outputs short (61 of 355 corpus sentences on the test model); and its decoder
+patience 1) gets 61 of the 710 corpus translations wrong, mostly cut short; and its decoder
 turns every ``_`` into a space. So this module
 loads the package's CTranslate2 model (``<package>/model``) and SentencePiece tokenizer
 (``<package>/sentencepiece.model``) itself and translates whole batches of sentences that the
