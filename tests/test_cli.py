@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from scheduler.cli import main
@@ -27,6 +29,16 @@ id = "articles"
 directory = "articles"
 language = "fr"
 """
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """``main`` configures the root logger as the real command does; undo it for other tests."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
