@@ -1,24 +1,19 @@
-"""Table definitions for the article store, and the frozen records read from them.
+"""Table definitions for the article store.
 
 Contains no business logic. Tables (sources, articles, per-language translations) are declared
 with SQLAlchemy Core and registered as ``FEEDS_SCHEMA`` so ``feeds.db.open_engine`` creates or
-upgrades them; PostgreSQL needs only a different URL. The records are what ``feeds.storage``
-returns for a source's fetch state and an article's translation, with the functions that map
-rows to those records and to ``LocalizedEntry`` (what one language's feeds show).
+upgrades them; PostgreSQL needs only a different URL. ``feeds.storage`` reads and writes them and
+maps their rows to its records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 
 from feeds.db import Schema
-from feeds.types import Article, EntryData, LocalizedEntry, Media
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -123,198 +118,3 @@ translations = sa.Table(
 sa.Index("ix_translations_language_status", translations.c.language, translations.c.status)
 
 FEEDS_SCHEMA = Schema("feeds", metadata, 1)
-
-
-class TranslationStatus(Enum):
-    """Where one article's translation into one language stands."""
-
-    DONE = "done"
-    #: Wanted but not made yet (e.g. the cycle ran out of time).
-    PENDING = "pending"
-    #: The last attempt raised; ``error`` says why. Earlier ``fields``, if any, are kept.
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What we remember about fetching one source (one ``sources`` row)."""
-
-    id: str
-    #: URL to fetch now: the configured one, or where a permanent redirect pointed.
-    url: str | None
-    configured_url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    last_fetch_at: datetime | None = None
-    last_ok_at: datetime | None = None
-    last_status: int | None = None
-    last_error: str | None = None
-    consecutive_failures: int = 0
-    #: Do not fetch before this time (backoff, Retry-After); None means any time.
-    next_attempt_at: datetime | None = None
-    #: Set after a 410 Gone (or by the operator); the cycle skips disabled sources.
-    disabled: bool = False
-    disabled_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class TranslationRecord:
-    """One article in one language (one ``translations`` row)."""
-
-    source_id: str
-    upstream_id: str
-    language: str
-    #: Translated fields keyed like ``translations.types.Document``: ``title``, ``summary``,
-    #: ``content``, ``categories.N``, ``media.N.caption``, ``media.N.alt``.
-    fields: Mapping[str, str]
-    #: Article ``content_hash`` the fields were made from.
-    content_hash: str
-    #: Caller's fingerprint of glossary and model ids the fields were made with.
-    context: str
-    status: TranslationStatus
-    source_language: str | None = None
-    machine_translated: bool = False
-    error: str | None = None
-    translated_at: datetime | None = None
-    #: Changes only when ``fields`` change; the ``updated`` date in this language's feeds.
-    content_updated_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    """Upstream ids by what ``upsert_entries`` did with them."""
-
-    new: tuple[str, ...] = ()
-    #: Stored before, and upstream edited them (the content hash differs).
-    changed: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    #: Absent from this full fetch, so now marked ``gone_since``.
-    gone: tuple[str, ...] = ()
-    #: Had been marked gone and are back (also listed in ``changed`` or ``unchanged``).
-    returned: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class StorageCounts:
-    """Figures for the status page."""
-
-    #: Articles not gone, per source id.
-    articles: Mapping[str, int] = field(default_factory=dict)
-    #: Translation rows per language, per status value (``done``/``pending``/``failed``).
-    translations: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-
-
-def entry_values(entry: EntryData) -> dict[str, Any]:
-    """An ``articles`` row's values for ``entry`` (media and categories as JSON lists)."""
-    values = asdict(entry)
-    values["categories"] = list(entry.categories)
-    values["media"] = [asdict(item) for item in entry.media]
-    values["content_hash"] = entry.content_hash()
-    return values
-
-
-def article_from_row(row: Mapping[Any, Any]) -> Article:
-    data = EntryData(
-        upstream_id=row["upstream_id"],
-        title=row["title"],
-        link=row["link"],
-        summary=row["summary"],
-        content=row["content"],
-        author=row["author"],
-        categories=tuple(row["categories"]),
-        media=tuple(Media(**item) for item in row["media"]),
-        published=row["published"],
-        updated=row["updated"],
-        language=row["language"],
-    )
-    return Article(
-        source_id=row["source_id"],
-        data=data,
-        content_hash=row["content_hash"],
-        first_seen=row["first_seen"],
-        last_seen=row["last_seen"],
-        gone_since=row["gone_since"],
-    )
-
-
-def translation_from_row(row: Mapping[Any, Any]) -> TranslationRecord:
-    return TranslationRecord(
-        source_id=row["source_id"],
-        upstream_id=row["upstream_id"],
-        language=row["language"],
-        fields=dict(row["fields"]),
-        content_hash=row["content_hash"],
-        context=row["context"],
-        status=TranslationStatus(row["status"]),
-        source_language=row["source_language"],
-        machine_translated=bool(row["machine_translated"]),
-        error=row["error"],
-        translated_at=row["translated_at"],
-        content_updated_at=row["content_updated_at"],
-    )
-
-
-def source_from_row(row: Mapping[Any, Any]) -> SourceState:
-    return SourceState(**{column.name: row[column.name] for column in sources.c})
-
-
-def same_language(a: str | None, b: str | None) -> bool:
-    """True when two BCP 47 tags share a primary language (``en-GB`` and ``en``)."""
-    if not a or not b:
-        return False
-    return a.split("-")[0].split("_")[0].lower() == b.split("-")[0].split("_")[0].lower()
-
-
-def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
-    """The article as ``record.language``'s feeds show it: translated fields over the original.
-
-    Fields the translation lacks keep the original text, so a partial translation still renders.
-    """
-    data, fields = article.data, record.fields
-    media = tuple(
-        replace(
-            item,
-            caption=fields.get(f"media.{index}.caption", item.caption),
-            alt=fields.get(f"media.{index}.alt", item.alt),
-        )
-        for index, item in enumerate(data.media)
-    )
-    categories = tuple(
-        fields.get(f"categories.{index}", name) for index, name in enumerate(data.categories)
-    )
-    return LocalizedEntry(
-        source_id=article.source_id,
-        upstream_id=data.upstream_id,
-        language=record.language,
-        original_language=record.source_language or data.language,
-        title=fields.get("title", data.title),
-        link=data.link,
-        summary=fields.get("summary", data.summary),
-        content=fields.get("content", data.content),
-        author=data.author,
-        categories=categories,
-        media=media,
-        published=data.published,
-        updated=record.content_updated_at or data.updated or data.published,
-        machine_translated=record.machine_translated,
-    )
-
-
-def original_entry(article: Article) -> LocalizedEntry:
-    """An article shown untranslated in its own declared language."""
-    data = article.data
-    return LocalizedEntry(
-        source_id=article.source_id,
-        upstream_id=data.upstream_id,
-        language=data.language or "",
-        original_language=data.language,
-        title=data.title,
-        link=data.link,
-        summary=data.summary,
-        content=data.content,
-        author=data.author,
-        categories=data.categories,
-        media=data.media,
-        published=data.published,
-        updated=data.updated or data.published or article.first_seen,
-    )

@@ -1,0 +1,60 @@
+"""The article store: source fetch state, articles, and their per-language translations.
+
+The cycle codes against ``StorageType``; ``Storage`` implements it with SQLAlchemy Core on the
+engine from ``feeds.db`` (SQLite by default, PostgreSQL by URL). One engine with pooled
+connections: safe to share between threads.
+
+``Storage`` is assembled from one mixin per domain, each in its own module: sources
+(``_sources``), articles (``_articles``), translations (``_translations``), on the shared engine
+and transactions of ``_base``. Records and the Protocol live in ``_types``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from feeds.schema import articles, translations
+from feeds.storage._articles import ArticlesMixin
+from feeds.storage._sources import SourcesMixin
+from feeds.storage._translations import TranslationsMixin, localize, same_language
+from feeds.storage._types import (
+    SourceState,
+    StorageCounts,
+    StorageType,
+    TranslationRecord,
+    TranslationStatus,
+    UpsertResult,
+)
+
+__all__ = [
+    "SourceState",
+    "Storage",
+    "StorageCounts",
+    "StorageType",
+    "TranslationRecord",
+    "TranslationStatus",
+    "UpsertResult",
+    "localize",
+    "same_language",
+]
+
+
+class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin):
+    """``StorageType`` on a SQLAlchemy engine; creates or upgrades ``FEEDS_SCHEMA`` on open."""
+
+    def get_counts(self) -> StorageCounts:
+        """Present articles per source, translation rows per language and status."""
+        per_source = (
+            sa.select(articles.c.source_id, sa.func.count())
+            .where(articles.c.gone_since.is_(None))
+            .group_by(articles.c.source_id)
+        )
+        per_language = sa.select(
+            translations.c.language, translations.c.status, sa.func.count()
+        ).group_by(translations.c.language, translations.c.status)
+        with self._connect("counts") as conn:
+            article_counts = {row[0]: int(row[1]) for row in conn.execute(per_source)}
+            translation_counts: dict[str, dict[str, int]] = {}
+            for language, status, count in conn.execute(per_language):
+                translation_counts.setdefault(language, {})[status] = int(count)
+        return StorageCounts(articles=article_counts, translations=translation_counts)

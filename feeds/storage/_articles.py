@@ -1,0 +1,179 @@
+"""Article operations of ``Storage``: what each source listed, kept under upstream's own id.
+
+An article is stored once per source and upstream id; an upstream edit updates it in place (its
+content hash changes, so its translations are redone), and an article that leaves the feed is
+marked gone, kept for a while, and revives if it comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from feeds.schema import articles, translations
+from feeds.storage._base import NEWEST_FIRST, StorageBase
+from feeds.storage._sources import ensure_source
+from feeds.storage._types import UpsertResult
+from feeds.types import Article, EntryData, Media
+
+
+def entry_values(entry: EntryData) -> dict[str, Any]:
+    """An ``articles`` row's values for ``entry`` (media and categories as JSON lists)."""
+    values = asdict(entry)
+    values["categories"] = list(entry.categories)
+    values["media"] = [asdict(item) for item in entry.media]
+    values["content_hash"] = entry.content_hash()
+    return values
+
+
+def article_from_row(row: Mapping[Any, Any]) -> Article:
+    data = EntryData(
+        upstream_id=row["upstream_id"],
+        title=row["title"],
+        link=row["link"],
+        summary=row["summary"],
+        content=row["content"],
+        author=row["author"],
+        categories=tuple(row["categories"]),
+        media=tuple(Media(**item) for item in row["media"]),
+        published=row["published"],
+        updated=row["updated"],
+        language=row["language"],
+    )
+    return Article(
+        source_id=row["source_id"],
+        data=data,
+        content_hash=row["content_hash"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        gone_since=row["gone_since"],
+    )
+
+
+def of_source(source_id: str) -> sa.ColumnElement[bool]:
+    return articles.c.source_id == source_id
+
+
+class ArticlesMixin(StorageBase):
+    """``StorageType``'s article methods."""
+
+    def upsert_entries(
+        self, source_id: str, /, entries: Sequence[EntryData], now: datetime, *, full: bool = True
+    ) -> UpsertResult:
+        """Store one fetch's entries in one transaction.
+
+        An upstream edit updates the article in place under the same id. With ``full`` (the
+        entries are everything upstream lists now), stored articles missing from ``entries`` get
+        ``gone_since = now``; they are kept until ``delete_gone`` and revive if they reappear.
+        A duplicate id within ``entries`` keeps its first occurrence (feeds list newest first).
+        """
+        unique: dict[str, EntryData] = {}
+        for entry in entries:
+            unique.setdefault(entry.upstream_id, entry)
+        new: list[str] = []
+        changed: list[str] = []
+        unchanged: list[str] = []
+        returned: list[str] = []
+        with self._write(f"articles of source {source_id!r}") as conn:
+            ensure_source(conn, source_id)
+            stored = {
+                row.upstream_id: row
+                for row in conn.execute(
+                    sa.select(
+                        articles.c.upstream_id, articles.c.content_hash, articles.c.gone_since
+                    ).where(of_source(source_id))
+                )
+            }
+            for upstream_id, entry in unique.items():
+                values = entry_values(entry)
+                previous = stored.get(upstream_id)
+                if previous is None:
+                    conn.execute(
+                        sa.insert(articles).values(
+                            source_id=source_id, first_seen=now, last_seen=now, **values
+                        )
+                    )
+                    new.append(upstream_id)
+                    continue
+                if previous.gone_since is not None:
+                    returned.append(upstream_id)
+                is_changed = previous.content_hash != values["content_hash"]
+                (changed if is_changed else unchanged).append(upstream_id)
+                update = values if is_changed else {}
+                conn.execute(
+                    sa.update(articles)
+                    .where(of_source(source_id), articles.c.upstream_id == upstream_id)
+                    .values(last_seen=now, gone_since=None, **update)
+                )
+            gone = [
+                upstream_id
+                for upstream_id, row in stored.items()
+                if full and upstream_id not in unique and row.gone_since is None
+            ]
+            if gone:
+                conn.execute(
+                    sa.update(articles)
+                    .where(of_source(source_id), articles.c.upstream_id.in_(gone))
+                    .values(gone_since=now)
+                )
+        return UpsertResult(
+            new=tuple(new),
+            changed=tuple(changed),
+            unchanged=tuple(unchanged),
+            gone=tuple(gone),
+            returned=tuple(returned),
+        )
+
+    def get_article(self, source_id: str, upstream_id: str, /) -> Article | None:
+        query = sa.select(articles).where(
+            of_source(source_id), articles.c.upstream_id == upstream_id
+        )
+        rows = self._read(f"article {upstream_id!r} of source {source_id!r}", query)
+        return article_from_row(rows[0]) if rows else None
+
+    def get_articles(
+        self, source_id: str | None = None, *, include_gone: bool = False
+    ) -> list[Article]:
+        """Articles newest first (by published, else updated, else first seen)."""
+        query = filter_articles(
+            sa.select(articles).order_by(*NEWEST_FIRST), source_id, include_gone=include_gone
+        )
+        return [article_from_row(row) for row in self._read("articles", query)]
+
+    def delete_gone(self, before: datetime) -> int:
+        """Delete articles (and their translations) gone before ``before``; return how many."""
+        with self._write("articles (deleting gone ones)") as conn:
+            result = conn.execute(
+                sa.delete(articles)
+                .where(articles.c.gone_since.is_not(None))
+                .where(articles.c.gone_since < before)
+            )
+            _delete_orphan_translations(conn)
+        return int(result.rowcount)
+
+
+def filter_articles(
+    query: sa.Select[Any], source_id: str | None, *, include_gone: bool
+) -> sa.Select[Any]:
+    """``query`` narrowed to one source (if given) and to present articles (unless asked)."""
+    if source_id is not None:
+        query = query.where(of_source(source_id))
+    if not include_gone:
+        query = query.where(articles.c.gone_since.is_(None))
+    return query
+
+
+def _delete_orphan_translations(conn: Connection) -> None:
+    """Translations of deleted articles (the foreign key cascades only where it is enforced)."""
+    exists = (
+        sa.select(articles.c.upstream_id)
+        .where(articles.c.source_id == translations.c.source_id)
+        .where(articles.c.upstream_id == translations.c.upstream_id)
+        .exists()
+    )
+    conn.execute(sa.delete(translations).where(~exists))

@@ -1,0 +1,50 @@
+"""What every per-domain part of ``Storage`` shares: the engine, reads and transactions.
+
+Every operational database failure becomes ``StorageError`` naming the database and what was
+being read or written, so a locked or full disk is reported, not mistaken for a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from feeds.db import ensure_schema, wrap_errors
+from feeds.schema import FEEDS_SCHEMA, articles
+
+#: Feed order: by published, else updated, else first seen; ties by id for a stable output.
+NEWEST_FIRST = (
+    sa.func.coalesce(articles.c.published, articles.c.updated, articles.c.first_seen).desc(),
+    articles.c.upstream_id,
+)
+
+
+class StorageBase:
+    """The engine (created or upgraded to ``FEEDS_SCHEMA`` on open) and its two ways in."""
+
+    def __init__(self, engine: Engine) -> None:
+        ensure_schema(engine, FEEDS_SCHEMA)
+        self.engine = engine
+
+    def close(self) -> None:
+        """Release pooled connections; the engine's owner may still use it."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _connect(self, what: str) -> Iterator[Connection]:
+        """A connection for reading; an operational failure names what was being read."""
+        with wrap_errors(self.engine, f"cannot read {what}"), self.engine.connect() as conn:
+            yield conn
+
+    def _read(self, what: str, query: sa.Executable) -> list[RowMapping]:
+        with self._connect(what) as conn:
+            return list(conn.execute(query).mappings())
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[Connection]:
+        """One transaction; an operational failure names what was being written."""
+        with wrap_errors(self.engine, f"cannot write {what}"), self.engine.begin() as conn:
+            yield conn

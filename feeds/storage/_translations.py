@@ -1,0 +1,279 @@
+"""Translation operations of ``Storage``, and how a translation overlays its article.
+
+One row per article and language holds the translated fields with the article hash and the
+context (glossary, model ids) they were made from, so the cycle can ask which articles need a
+(re)translation and the renderer can ask what one language's feeds show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from feeds.schema import articles, translations
+from feeds.storage._articles import article_from_row, filter_articles
+from feeds.storage._base import NEWEST_FIRST, StorageBase
+from feeds.storage._types import TranslationRecord, TranslationStatus
+from feeds.types import Article, LocalizedEntry
+
+
+class TranslationsMixin(StorageBase):
+    """``StorageType``'s translation methods."""
+
+    def get_articles_needing_translation(
+        self, language: str, context: str, *, source_id: str | None = None
+    ) -> list[Article]:
+        """Present articles with no usable translation into ``language``, newest first.
+
+        Needing one means: no row, or the article changed since (hash), or the glossary/model
+        changed (``context``), or the row is pending/failed. Articles declared in ``language``
+        itself never need one.
+        """
+        query = (
+            sa.select(articles)
+            .select_from(_with_translations(language))
+            .where(
+                sa.or_(
+                    translations.c.status.is_(None),
+                    translations.c.status != TranslationStatus.DONE.value,
+                    translations.c.content_hash != articles.c.content_hash,
+                    translations.c.context != context,
+                )
+            )
+            .order_by(*NEWEST_FIRST)
+        )
+        query = filter_articles(query, source_id, include_gone=False)
+        rows = self._read(f"articles needing {language!r}", query)
+        found = (article_from_row(row) for row in rows)
+        return [article for article in found if not same_language(article.data.language, language)]
+
+    def save_translation(
+        self,
+        source_id: str,
+        upstream_id: str,
+        /,
+        language: str,
+        *,
+        fields: Mapping[str, str],
+        content_hash: str,
+        context: str,
+        now: datetime,
+        source_language: str | None = None,
+        machine_translated: bool = True,
+    ) -> TranslationRecord:
+        """Store a finished translation; ``content_updated_at`` moves only if ``fields`` changed.
+
+        So a retranslation after a glossary change that yields the same text does not make
+        readers see the entry as updated.
+        """
+        with self._write(f"translation of {upstream_id!r} into {language!r}") as conn:
+            previous = _translation_row(conn, source_id, upstream_id, language)
+            unchanged = previous is not None and dict(previous["fields"]) == dict(fields)
+            values: dict[str, Any] = {
+                "fields": dict(fields),
+                "content_hash": content_hash,
+                "context": context,
+                "status": TranslationStatus.DONE.value,
+                "error": None,
+                "translated_at": now,
+                "source_language": source_language,
+                "machine_translated": machine_translated,
+                "content_updated_at": previous["content_updated_at"]
+                if previous and unchanged
+                else now,
+            }
+            _put_translation(conn, source_id, upstream_id, language, previous, values)
+            row = _translation_row(conn, source_id, upstream_id, language)
+        assert row is not None
+        return translation_from_row(row)
+
+    def set_translation_status(
+        self,
+        source_id: str,
+        upstream_id: str,
+        /,
+        language: str,
+        *,
+        status: TranslationStatus,
+        content_hash: str,
+        context: str,
+        error: str | None = None,
+    ) -> None:
+        """Mark a translation pending or failed, keeping any earlier fields for rendering."""
+        with self._write(f"translation of {upstream_id!r} into {language!r}") as conn:
+            previous = _translation_row(conn, source_id, upstream_id, language)
+            values: dict[str, Any] = {"status": status.value, "error": error}
+            if previous is None:
+                values |= {"fields": {}, "content_hash": content_hash, "context": context}
+            _put_translation(conn, source_id, upstream_id, language, previous, values)
+
+    def get_translation(
+        self, source_id: str, upstream_id: str, /, language: str
+    ) -> TranslationRecord | None:
+        with self._connect(f"translation of {upstream_id!r} into {language!r}") as conn:
+            row = _translation_row(conn, source_id, upstream_id, language)
+        return translation_from_row(row) if row is not None else None
+
+    def get_localized(
+        self, language: str, *, source_id: str | None = None, include_gone: bool = False
+    ) -> list[LocalizedEntry]:
+        """What ``language``'s feeds show, newest first.
+
+        An article appears translated when it has translated fields in ``language`` (the last
+        good ones, even while a newer attempt is pending or failed), or as it is when it was
+        declared in ``language``. Untranslated foreign articles are left out.
+        """
+        query = (
+            sa.select(articles, *_TRANSLATION_COLUMNS)
+            .select_from(_with_translations(language))
+            .order_by(*NEWEST_FIRST)
+        )
+        query = filter_articles(query, source_id, include_gone=include_gone)
+        shown = []
+        for row in self._read(f"feed entries for {language!r}", query):
+            article = article_from_row(row)
+            if row["t_status"] is not None and row["t_fields"]:
+                shown.append(localize(article, translation_from_row(_unprefixed(row))))
+            elif same_language(article.data.language, language):
+                shown.append(original_entry(article))
+        return shown
+
+
+def translation_from_row(row: Mapping[Any, Any]) -> TranslationRecord:
+    return TranslationRecord(
+        source_id=row["source_id"],
+        upstream_id=row["upstream_id"],
+        language=row["language"],
+        fields=dict(row["fields"]),
+        content_hash=row["content_hash"],
+        context=row["context"],
+        status=TranslationStatus(row["status"]),
+        source_language=row["source_language"],
+        machine_translated=bool(row["machine_translated"]),
+        error=row["error"],
+        translated_at=row["translated_at"],
+        content_updated_at=row["content_updated_at"],
+    )
+
+
+_TRANSLATION_COLUMNS = tuple(column.label(f"t_{column.name}") for column in translations.c)
+
+
+def _unprefixed(row: RowMapping) -> dict[str, Any]:
+    """The translation half of an article+translation join row, under its own column names."""
+    return {column.name: row[f"t_{column.name}"] for column in translations.c}
+
+
+def _translation_of(
+    source_id: str | sa.ColumnElement[str],
+    upstream_id: str | sa.ColumnElement[str],
+    language: str,
+) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        translations.c.source_id == source_id,
+        translations.c.upstream_id == upstream_id,
+        translations.c.language == language,
+    )
+
+
+def _with_translations(language: str) -> sa.FromClause:
+    """Every article, with its ``language`` translation row where there is one."""
+    return articles.outerjoin(
+        translations, _translation_of(articles.c.source_id, articles.c.upstream_id, language)
+    )
+
+
+def _translation_row(
+    conn: Connection, source_id: str, upstream_id: str, language: str
+) -> RowMapping | None:
+    query = sa.select(translations).where(_translation_of(source_id, upstream_id, language))
+    return conn.execute(query).mappings().first()
+
+
+def _put_translation(
+    conn: Connection,
+    source_id: str,
+    upstream_id: str,
+    language: str,
+    previous: RowMapping | None,
+    values: Mapping[str, Any],
+) -> None:
+    if previous is None:
+        conn.execute(
+            sa.insert(translations).values(
+                source_id=source_id, upstream_id=upstream_id, language=language, **values
+            )
+        )
+    else:
+        conn.execute(
+            sa.update(translations)
+            .where(_translation_of(source_id, upstream_id, language))
+            .values(**values)
+        )
+
+
+def same_language(a: str | None, b: str | None) -> bool:
+    """True when two BCP 47 tags share a primary language (``en-GB`` and ``en``)."""
+    if not a or not b:
+        return False
+    return a.split("-")[0].split("_")[0].lower() == b.split("-")[0].split("_")[0].lower()
+
+
+def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
+    """The article as ``record.language``'s feeds show it: translated fields over the original.
+
+    Fields the translation lacks keep the original text, so a partial translation still renders.
+    """
+    data, fields = article.data, record.fields
+    media = tuple(
+        replace(
+            item,
+            caption=fields.get(f"media.{index}.caption", item.caption),
+            alt=fields.get(f"media.{index}.alt", item.alt),
+        )
+        for index, item in enumerate(data.media)
+    )
+    categories = tuple(
+        fields.get(f"categories.{index}", name) for index, name in enumerate(data.categories)
+    )
+    return LocalizedEntry(
+        source_id=article.source_id,
+        upstream_id=data.upstream_id,
+        language=record.language,
+        original_language=record.source_language or data.language,
+        title=fields.get("title", data.title),
+        link=data.link,
+        summary=fields.get("summary", data.summary),
+        content=fields.get("content", data.content),
+        author=data.author,
+        categories=categories,
+        media=media,
+        published=data.published,
+        updated=record.content_updated_at or data.updated or data.published,
+        machine_translated=record.machine_translated,
+    )
+
+
+def original_entry(article: Article) -> LocalizedEntry:
+    """An article shown untranslated in its own declared language."""
+    data = article.data
+    return LocalizedEntry(
+        source_id=article.source_id,
+        upstream_id=data.upstream_id,
+        language=data.language or "",
+        original_language=data.language,
+        title=data.title,
+        link=data.link,
+        summary=data.summary,
+        content=data.content,
+        author=data.author,
+        categories=data.categories,
+        media=data.media,
+        published=data.published,
+        updated=data.updated or data.published or article.first_seen,
+    )

@@ -1,0 +1,183 @@
+"""What the store hands out (frozen records) and ``StorageType``, the contract callers code to.
+
+Contains no business logic. The records mirror one row each (``SourceState`` a ``sources`` row,
+``TranslationRecord`` a ``translations`` row) or summarise a write (``UpsertResult``) or the
+whole store (``StorageCounts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
+
+from feeds.types import Article, EntryData, LocalizedEntry
+
+
+class TranslationStatus(Enum):
+    """Where one article's translation into one language stands."""
+
+    DONE = "done"
+    #: Wanted but not made yet (e.g. the cycle ran out of time).
+    PENDING = "pending"
+    #: The last attempt raised; ``error`` says why. Earlier ``fields``, if any, are kept.
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What we remember about fetching one source (one ``sources`` row)."""
+
+    id: str
+    #: URL to fetch now: the configured one, or where a permanent redirect pointed.
+    url: str | None
+    configured_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_fetch_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    #: Do not fetch before this time (backoff, Retry-After); None means any time.
+    next_attempt_at: datetime | None = None
+    #: Set after a 410 Gone (or by the operator); the cycle skips disabled sources.
+    disabled: bool = False
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TranslationRecord:
+    """One article in one language (one ``translations`` row)."""
+
+    source_id: str
+    upstream_id: str
+    language: str
+    #: Translated fields keyed like ``translations.types.Document``: ``title``, ``summary``,
+    #: ``content``, ``categories.N``, ``media.N.caption``, ``media.N.alt``.
+    fields: Mapping[str, str]
+    #: Article ``content_hash`` the fields were made from.
+    content_hash: str
+    #: Caller's fingerprint of glossary and model ids the fields were made with.
+    context: str
+    status: TranslationStatus
+    source_language: str | None = None
+    machine_translated: bool = False
+    error: str | None = None
+    translated_at: datetime | None = None
+    #: Changes only when ``fields`` change; the ``updated`` date in this language's feeds.
+    content_updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """Upstream ids by what ``upsert_entries`` did with them."""
+
+    new: tuple[str, ...] = ()
+    #: Stored before, and upstream edited them (the content hash differs).
+    changed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    #: Absent from this full fetch, so now marked ``gone_since``.
+    gone: tuple[str, ...] = ()
+    #: Had been marked gone and are back (also listed in ``changed`` or ``unchanged``).
+    returned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StorageCounts:
+    """Figures for the status page."""
+
+    #: Articles not gone, per source id.
+    articles: Mapping[str, int] = field(default_factory=dict)
+    #: Translation rows per language, per status value (``done``/``pending``/``failed``).
+    translations: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+class StorageType(Protocol):
+    """What the cycle, renderer and status page need from the store.
+
+    Contracts: datetimes in and out are aware UTC; ``now`` is always passed in (no hidden clock),
+    so tests and the cycle agree on time; each write method is one transaction; operational
+    failures raise ``StorageError``. Implementations must be usable from several threads.
+    """
+
+    def close(self) -> None: ...
+
+    # sources
+    def add_source(self, source_id: str, /, url: str | None) -> SourceState: ...
+    def get_source(self, source_id: str, /) -> SourceState | None: ...
+    def get_sources(self) -> list[SourceState]: ...
+    def delete_source(self, source_id: str, /) -> None: ...
+    def record_fetch_success(
+        self,
+        source_id: str,
+        /,
+        now: datetime,
+        *,
+        status: int,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        url: str | None = None,
+    ) -> None: ...
+    def record_fetch_failure(
+        self,
+        source_id: str,
+        /,
+        now: datetime,
+        *,
+        error: str,
+        status: int | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None: ...
+    def disable_source(self, source_id: str, /, now: datetime, reason: str) -> None: ...
+    def enable_source(self, source_id: str, /) -> None: ...
+
+    # articles
+    def upsert_entries(
+        self, source_id: str, /, entries: Sequence[EntryData], now: datetime, *, full: bool = True
+    ) -> UpsertResult: ...
+    def get_article(self, source_id: str, upstream_id: str, /) -> Article | None: ...
+    def get_articles(
+        self, source_id: str | None = None, *, include_gone: bool = False
+    ) -> list[Article]: ...
+    def delete_gone(self, before: datetime) -> int: ...
+
+    # translations
+    def get_articles_needing_translation(
+        self, language: str, context: str, *, source_id: str | None = None
+    ) -> list[Article]: ...
+    def save_translation(
+        self,
+        source_id: str,
+        upstream_id: str,
+        /,
+        language: str,
+        *,
+        fields: Mapping[str, str],
+        content_hash: str,
+        context: str,
+        now: datetime,
+        source_language: str | None = None,
+        machine_translated: bool = True,
+    ) -> TranslationRecord: ...
+    def set_translation_status(
+        self,
+        source_id: str,
+        upstream_id: str,
+        /,
+        language: str,
+        *,
+        status: TranslationStatus,
+        content_hash: str,
+        context: str,
+        error: str | None = None,
+    ) -> None: ...
+    def get_translation(
+        self, source_id: str, upstream_id: str, /, language: str
+    ) -> TranslationRecord | None: ...
+    def get_localized(
+        self, language: str, *, source_id: str | None = None, include_gone: bool = False
+    ) -> list[LocalizedEntry]: ...
+    def get_counts(self) -> StorageCounts: ...
