@@ -5,12 +5,22 @@ atomic), is fsynced, replaces the old file, and then the directory is fsynced so
 survives a power cut. A reader or a crash therefore only ever sees a complete old or a complete
 new file. Unchanged files are not touched: their mtime, and so the server's Last-Modified and
 readers' conditional GETs, stay put.
+
+A publisher killed mid-write leaves its temporary file behind; the next ``publish`` removes such
+leftovers. A writer holds an exclusive ``flock`` on its temporary file from creation until the
+rename, so a leftover is told apart from a concurrent publisher's file by the lock being free
+(the kernel drops it when the process dies) and, to cover the instant between ``mkstemp`` and
+``flock``, by its age.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -19,6 +29,11 @@ from feeds.errors import LingofeedError
 
 #: Prefix of temporary files; the server never serves dot-files, so half-written ones stay hidden.
 TEMP_PREFIX = ".lingofeed-"
+
+#: A temporary file younger than this may belong to a writer that has not locked it yet.
+STALE_TEMP_SECONDS = 60.0
+
+logger = logging.getLogger(__name__)
 
 
 class PublishError(LingofeedError):
@@ -66,15 +81,63 @@ def write_atomic(target: Path, data: bytes) -> None:
     descriptor, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
+            # Held until the rename: tells remove_stale_temp_files this file is in use.
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)  # mkstemp makes 0600; the web server must read it.
-        os.replace(temp_name, target)
+            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes 0600; the web server must read it.
+            os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
     _fsync_directory(target.parent)
+
+
+def remove_stale_temp_files(root: Path) -> list[Path]:
+    """Delete temporary files under ``root`` that no live writer holds; return them.
+
+    Best effort: a file that cannot be removed is logged and left for the next run.
+    """
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    removed = []
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(directory, name)
+            try:
+                if name.startswith(TEMP_PREFIX) and _remove_if_abandoned(path, cutoff):
+                    removed.append(path)
+            except OSError as error:
+                logger.warning("could not remove stale temporary file %s: %s", path, error)
+    for path in removed:
+        logger.warning("removed %s, left by an interrupted publisher", path)
+    return removed
+
+
+def _remove_if_abandoned(path: Path, cutoff: float) -> bool:
+    """Unlink ``path`` if it is a regular file older than ``cutoff`` whose lock is free."""
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
+            return False
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:  # renamed into place or removed meanwhile
+        return False
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a live writer holds it
+            return False
+        # A writer that finished meanwhile renamed the name onto its target (releasing the
+        # lock after): unlink only while the name still is the file we locked.
+        if path.lstat().st_ino != os.fstat(descriptor).st_ino:
+            return False
+        path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+    finally:
+        os.close(descriptor)
 
 
 def _same_bytes(target: Path, data: bytes) -> bool:
@@ -94,6 +157,7 @@ def publish(output_dir: Path, files: Mapping[str, bytes]) -> PublishResult:
     root = Path(output_dir)
     root.mkdir(parents=True, exist_ok=True)
     targets = {relative: resolve_inside(root, relative) for relative in sorted(files)}
+    remove_stale_temp_files(root)
     changed: list[str] = []
     unchanged: list[str] = []
     for relative, target in targets.items():

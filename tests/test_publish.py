@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from feeds import publish as publish_module
-from feeds.publish import PublishError, publish
+from feeds.publish import TEMP_PREFIX, PublishError, publish
 
 
 def test_publish_writes_new_files_and_reports_them_changed(tmp_path):
@@ -99,3 +100,41 @@ def test_killing_the_publisher_at_any_moment_leaves_every_file_complete(tmp_path
         child.wait()
         for path in tmp_path.glob("f*.xml"):
             assert path.read_bytes() in whole, f"{path.name} is torn after kill #{attempt}"
+    for leftover in tmp_path.glob(f"{TEMP_PREFIX}*"):
+        os.utime(leftover, (0, 0))  # past the age a writer may take to lock a new temp file
+    publish(tmp_path, {"f0.xml": bytes([65]) * 3_000_000})
+    assert list(tmp_path.glob(f"{TEMP_PREFIX}*")) == [], "the killed writers' temp files stay"
+
+
+def _temp_file(directory: Path, name: str, *, age: float) -> Path:
+    """A temporary file as a publisher leaves it, last written ``age`` seconds ago."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{TEMP_PREFIX}{name}"
+    path.write_bytes(b"<rss><channel><title>half a fe")
+    written = time.time() - age
+    os.utime(path, (written, written))
+    return path
+
+
+def test_publish_removes_temp_files_an_interrupted_publisher_left(tmp_path, caplog):
+    left = [_temp_file(tmp_path, "a1", age=3600), _temp_file(tmp_path / "en", "b2", age=3600)]
+    publish(tmp_path, {"en/feed.xml": b"<rss/>"})
+    assert [path for path in left if path.exists()] == []
+    assert "interrupted publisher" in caplog.text
+    assert (tmp_path / "en" / "feed.xml").read_bytes() == b"<rss/>"
+
+
+def test_publish_keeps_a_young_temp_file_its_writer_may_not_have_locked_yet(tmp_path):
+    young = _temp_file(tmp_path, "c3", age=1)
+    publish(tmp_path, {"feed.xml": b"<rss/>"})
+    assert young.exists()
+
+
+def test_publish_keeps_an_old_temp_file_a_live_writer_holds(tmp_path):
+    held = _temp_file(tmp_path, "d4", age=3600)
+    with held.open("rb") as writer:
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
+        publish(tmp_path, {"feed.xml": b"<rss/>"})
+        assert held.exists(), "a concurrent publisher's temp file was removed under it"
+    publish(tmp_path, {"feed.xml": b"<rss/>"})
+    assert not held.exists(), "once its writer is gone the temp file is stale"
