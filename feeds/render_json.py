@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lxml import html as lxml_html
-
 from feeds.render_meta import (
     JSON_FILE,
     MARKER_TERM,
@@ -21,15 +19,11 @@ from feeds.render_meta import (
     normalize_language,
 )
 from feeds.render_xml import entry_body
+from feeds.sanitize import plain_text
 from feeds.types import LocalizedEntry
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 EXTENSION_ABOUT = "https://lingofeed.invalid/ns/json-feed"
-
-
-def _plain_text(fragment: str) -> str:
-    """JSON Feed's ``summary`` is plain text; our summaries are sanitised HTML."""
-    return str(lxml_html.fragment_fromstring(fragment, create_parent="div").text_content()).strip()
 
 
 def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
@@ -50,8 +44,8 @@ def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
     }
     if entry.link:
         item["url"] = entry.link
-    if entry.summary:
-        item["summary"] = _plain_text(entry.summary)
+    if entry.summary:  # plain text in JSON Feed; ours is sanitised HTML
+        item["summary"] = plain_text(entry.summary)
     if entry.published:
         item["date_published"] = entry.published.isoformat()
     if entry.author:

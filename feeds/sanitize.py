@@ -57,8 +57,11 @@ _KEPT_CLASSES = frozenset({"notranslate"})
 _TRANSLATE_VALUES = frozenset({"yes", "no"})
 
 _WHITESPACE = re.compile(r"\s+")
+#: Tags of ``_TAGS`` that start or end a block: their text never runs into its neighbours'.
 _BLOCK_BOUNDARY = re.compile(
-    r"<\s*(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?figcaption)\b", re.I
+    r"<\s*(?:br|hr|/?(?:p|div|pre|blockquote|h[1-6]|ul|ol|li|dl|dt|dd|figure|figcaption"
+    r"|table|caption|thead|tbody|tfoot|tr|th|td))\b",
+    re.I,
 )
 
 

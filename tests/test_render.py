@@ -222,6 +222,13 @@ def test_machine_translated_entries_carry_a_notice_and_markers():
     assert all(tag.term != "machine-translated" for tag in english.tags)
 
 
+def test_json_summary_is_plain_text_with_blocks_kept_apart():
+    summary = "<p>Premier &amp; <b>gras</b></p><p>second</p><ul><li>un</li><li>deux</li></ul>"
+    files = render_site(make_settings(), {"fr": [make_entry(1, "fr", summary=summary)]})
+    item = json.loads(files["fr/feed.json"])["items"][0]
+    assert item["summary"] == "Premier & gras second un deux"
+
+
 def test_rss_keeps_hub_alternates_dc_creator_and_media_caption():
     root = etree.fromstring(site()["fr/feed.xml"])
     channel = root.find("channel")

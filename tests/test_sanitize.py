@@ -82,6 +82,22 @@ def test_sanitising_twice_changes_nothing(html: str):
     assert sanitize_html(once, BASE) == once
 
 
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>a</p><p>b</p>", "a b"),
+        ("<ul><li>a</li><li>b</li></ul>c", "a b c"),
+        ("<dl><dt>a</dt><dd>b</dd></dl>", "a b"),
+        ("<table><caption>a</caption><tr><th>b</th><td>c</td></tr></table>", "a b c"),
+        ("<figure><img src='x.jpg'><figcaption>a</figcaption></figure>b", "a b"),
+        ("<h2>a</h2><pre>b</pre>c<hr>d<blockquote>e</blockquote>", "a b c d e"),
+        ("<b>bo</b>ld <abbr>x</abbr>y", "bold xy"),
+    ],
+)
+def test_plain_text_keeps_block_texts_apart_and_inline_texts_together(html, text):
+    assert plain_text(html) == text
+
+
 def test_plain_text_strips_tags_decodes_entities_and_collapses_space():
     assert plain_text("<p>Tom &amp; <b>Jerry</b></p>\n<p>go   home</p>") == "Tom & Jerry go home"
     assert plain_text("AT&amp;T &lt;3 &eacute;t&eacute;") == "AT&T <3 été"
