@@ -19,8 +19,8 @@ def parse(name: str, *, base: str = "https://base.example/feed", content_type=No
     return parse_feed(Source("up", url=base, **kw), body, base_url=base, content_type=content_type)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_rss2_with_cdata_entities_content_and_media():

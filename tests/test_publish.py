@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from feeds import publish as publish_module
 from feeds.publish import TEMP_PREFIX, PublishError, publish
 
 
@@ -62,7 +61,7 @@ def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path, monkeypatch)
     def broken_fsync(descriptor: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(publish_module.os, "fsync", broken_fsync)
+    monkeypatch.setattr("feeds.publish.os.fsync", broken_fsync)
     with pytest.raises(PublishError, match=r"en/feed.xml.*No space"):
         publish(tmp_path, {"en/feed.xml": b"new"})
     assert (tmp_path / "en" / "feed.xml").read_bytes() == b"old"

@@ -81,7 +81,7 @@ def site(count: int = 6, settings: FeedSettings | None = None) -> dict[str, byte
 
 
 def atom_entries(data: bytes) -> list[etree._Element]:
-    return etree.fromstring(data).findall(f"{ATOM}entry")
+    return list(etree.fromstring(data).findall(f"{ATOM}entry"))
 
 
 def test_every_rendered_document_passes_the_feed_rules():
