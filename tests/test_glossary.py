@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from translations.glossary import Glossary, enforce, protected_tokens
+from translations.glossary import Glossary, enforce, has_words_to_translate, protected_tokens
 from translations.types import AlignedTranslation
 
 
 def out(text: str, *pairs: tuple[int, int]) -> AlignedTranslation:
     """A model output with its word alignment (source word, target word)."""
     return AlignedTranslation(text, tuple(pairs))
-
-
-def diagonal(text: str) -> AlignedTranslation:
-    return out(text, *((i, i) for i in range(len(text.split()))))
 
 
 def enforced_text(source: str, translation: AlignedTranslation, glossary: Glossary | None) -> str:
@@ -38,7 +34,7 @@ def test_term_replaces_the_aligned_target_word_keeping_punctuation():
 
 def test_term_inside_a_hashtag_keeps_the_hash():
     source = "Fermeture du camp de #Tombouctou."
-    model = diagonal("Closure of camp of #Tombouctou.")
+    model = AlignedTranslation.unchanged("Closure of camp of #Tombouctou.")
     assert enforced_text(source, model, TIMBUKTU) == "Closure of camp of #Timbuktu."
 
 
@@ -50,13 +46,13 @@ def test_term_the_model_already_got_right_is_left_alone():
 
 def test_term_matches_whole_words_only():
     source = "Les Tombouctous arrivent."
-    model = diagonal("The Tombouctous arrive.")
+    model = AlignedTranslation.unchanged("The Tombouctous arrive.")
     assert enforced_text(source, model, TIMBUKTU) == "The Tombouctous arrive."
 
 
 def test_term_matching_is_case_sensitive_by_default():
     source = "tombouctou est loin."
-    model = diagonal("tombouctou is far.")
+    model = AlignedTranslation.unchanged("tombouctou is far.")
     assert enforced_text(source, model, TIMBUKTU) == "tombouctou is far."
     loose = Glossary({"Tombouctou": "Timbuktu"}, case_sensitive=False)
     assert enforced_text(source, model, loose) == "Timbuktu is far."
@@ -99,12 +95,55 @@ def test_unaligned_term_replaces_a_verbatim_copy():
     ],
 )
 def test_altered_protected_token_is_restored_from_the_source(source, model, expected):
-    assert enforced_text(source, diagonal(model), None) == expected
+    assert enforced_text(source, AlignedTranslation.unchanged(model), None) == expected
 
 
 def test_lost_protected_token_without_alignment_is_a_problem():
     result = enforce("Le 28/12 au camp.", out("At the camp."), None)
     assert result.problems and "28/12" in result.problems[0]
+
+
+def test_a_number_inside_a_longer_number_does_not_count_as_kept():
+    # The model wrote 28/13/2023: "2023" is part of another token, not a copy of it.
+    source = "2023 autorités 28/12 10:30!"
+    model = out("The process began on 28/13/2023.", (2, 0), (1, 1), (3, 3), (3, 4))
+    result = enforce(source, model, None)
+    assert result.problems and "'2023'" in result.problems[0]
+
+
+def test_a_term_falling_back_onto_a_restored_url_goes_beside_it():
+    # Every target word is aligned to the URL, so the URL is restored over all of them; the
+    # unaligned term's proportional position is that same word: the URL must survive.
+    source = "Tombouctou de https://example.org/a?b=1."
+    model = out("The mobile network 12/02.", (2, 0), (2, 1), (2, 2), (2, 3))
+    assert enforced_text(source, model, TIMBUKTU) == "Timbuktu https://example.org/a?b=1."
+
+
+def test_two_tokens_aligned_to_one_word_are_both_kept():
+    model = out("The meeting.", (0, 1), (1, 1))  # both tokens on "meeting."
+    assert enforced_text("28/12 @minusma", model, None) == "The 28/12 @minusma."
+
+
+def test_a_protected_term_never_overwrites_a_rewritten_hashtag():
+    source = "MINUSMA #Tombouctou"
+    model = out("Closure November.", (1, 0), (1, 1))
+    assert enforced_text(source, model, TIMBUKTU) == "MINUSMA #Timbuktu."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("#Tombouctou", False),
+        ("28/12 @minusma.", False),
+        ("https://example.org/a?b=1&c=2 info@example.org, 3,5 !", False),
+        ("« 10:30 »", False),
+        ("2023 #Tombouctou Gao", True),
+        ("Le camp.", True),
+        ("<script>", True),
+    ],
+)
+def test_only_sentences_with_a_word_outside_protected_tokens_need_the_model(sentence, expected):
+    assert has_words_to_translate(sentence) is expected
 
 
 def test_protected_tokens_are_found():

@@ -155,6 +155,28 @@ def test_a_pair_without_a_model_fails_alone(pipeline):
     assert pipeline.stats.failed_pairs == 1
 
 
+@pytest.mark.parametrize("glossary", [None, GLOSSARIES[("fr", "en")]])
+def test_a_sentence_of_only_protected_tokens_is_kept_without_a_model_call(
+    translator, memory, glossary
+):
+    # A tiny model handed a lone "#Tombouctou" invents a sentence around it.
+    glossaries = {("fr", "en"): glossary} if glossary else {}
+    pipeline = TranslationPipeline(translator, memory, glossaries=glossaries, languages=["fr"])
+    document = article(
+        "a",
+        "fr",
+        title="#Tombouctou",
+        summary="28/12 @minusma.",
+        content='<p><a href="https://un.org">https://un.org/r</a> 10:30 !</p>',
+    )
+    segments = translator.stats.segments
+    [english] = pipeline.translate([document], ["en"])
+    assert translator.stats.segments == segments and pipeline.stats.sentences_requested == 0
+    kept = {name: field.text for name, field in document.fields.items()}
+    assert english.fields == {**kept, "title": "#Timbuktu" if glossary else "#Tombouctou"}
+    assert english.complete and not english.machine_translated
+
+
 def test_link_is_kept_around_its_translated_words(pipeline):
     content = '<p>Lire le <a href="https://un.org/r">rapport</a> du Secrétaire général.</p>'
     [english] = pipeline.translate([article("a", "fr", content=content)], ["en"])
@@ -165,7 +187,7 @@ def test_link_is_kept_around_its_translated_words(pipeline):
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(markup=ARTICLE)
 def test_random_articles_keep_their_markup_through_the_real_model(pipeline, markup):
@@ -174,4 +196,4 @@ def test_random_articles_keep_their_markup_through_the_real_model(pipeline, mark
     if english.machine_translated:
         assert_well_formed(html)
     assert elements(html, ("alt", "title")) == elements(markup, ("alt", "title"))
-    assert_tokens_kept(markup, html)
+    assert_tokens_kept(markup, html, GLOSSARIES[("fr", "en")])

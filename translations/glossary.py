@@ -16,6 +16,8 @@ Rules (decided here, tested in ``tests/test_glossary.py``):
   punctuation around them (``Tombouctou,`` -> ``Timbuktu,``). With no alignment, a verbatim copy
   of the source term is replaced; failing that, the word at the proportional position.
 - A protected term (``MINUSMA``) is a term that translates to itself.
+- A sentence with no letter outside its protected tokens (``#Tombouctou``, ``28/12``) is never
+  given to the model (``has_words_to_translate``); it is kept, with the glossary applied.
 - URLs, e-mail addresses, numbers and dates (``28/12``, ``3,5``), ``#hashtags`` and
   ``@mentions`` are protected tokens: if the model lost or altered one, it is restored over its
   aligned target words. Without an alignment to restore from, the sentence is reported as a
@@ -34,7 +36,7 @@ from functools import cached_property
 
 from translations.types import AlignedTranslation
 
-__all__ = ["Enforced", "Glossary", "enforce", "protected_tokens"]
+__all__ = ["Enforced", "Glossary", "enforce", "has_words_to_translate", "protected_tokens"]
 
 #: URLs, e-mail addresses, @mentions, #hashtags, then numbers, times and dates.
 _PROTECTED = re.compile(
@@ -46,6 +48,11 @@ _PROTECTED = re.compile(
     r"|(?<!\w)\d+(?:[.,:/-]\d+)*(?!\w)"
 )
 _WORDS = re.compile(r"\S+")
+_LETTER = re.compile(r"[^\W\d_]")
+#: Opening and closing punctuation around a word (quotes, brackets, full stops), which stays
+#: outside whatever is written into or around that word (a term, an inline element).
+OPENING = re.compile("^[\"'«\u201c\u2018(\\[{¿¡]+")
+CLOSING = re.compile("[.,;:!?…\"'»\u201d\u2019)\\]}]+$")
 _LEADING_PUNCTUATION = re.compile(r"^[^\w\s]+")
 _TRAILING_PUNCTUATION = re.compile(r"[^\w\s]+$")
 
@@ -102,6 +109,16 @@ def protected_tokens(text: str) -> list[str]:
     return _PROTECTED.findall(text)
 
 
+def has_words_to_translate(sentence: str) -> bool:
+    """Whether a letter is left once protected tokens are taken out of ``sentence``.
+
+    A sentence that is only hashtags, mentions, URLs, addresses, numbers and punctuation
+    (``#Tombouctou``, ``28/12 @minusma``) has nothing for a model to translate, and a small
+    model handed one invents a sentence around it: such a sentence is kept as written.
+    """
+    return _LETTER.search(_PROTECTED.sub(" ", sentence)) is not None
+
+
 @dataclass(frozen=True)
 class Enforced:
     """A translated sentence after enforcement.
@@ -124,6 +141,10 @@ class _Target:
         self.source_spans = [match.span() for match in _WORDS.finditer(source)]
         self.slots = translation.text.split()
         self.alignment = translation.alignment
+        #: Protected tokens of the source: a slot holding one is never written over.
+        self.tokens = frozenset(protected_tokens(source))
+        #: Slots an earlier rule wrote (a restored token, a glossary term): their source word.
+        self.written: dict[int, int] = {}
 
     def source_words(self, start: int, end: int) -> tuple[int, int]:
         """The word range ``[first, last)`` of the source covering characters ``[start, end)``."""
@@ -137,17 +158,34 @@ class _Target:
             {t for s, t in self.alignment if first <= s < last and 0 <= t < len(self.slots)}
         )
         mixed = {t for s, t in self.alignment if not first <= s < last}
-        targets = [t for t in targets if t not in mixed] or targets
-        runs: list[list[int]] = []
-        for t in targets:
-            if runs and runs[-1][-1] == t - 1:
-                runs[-1].append(t)
-            else:
-                runs.append([t])
-        return max(runs, key=len) if runs else []
+        return _longest_run([t for t in targets if t not in mixed] or targets)
 
     def text_of(self, run: Sequence[int]) -> str:
         return " ".join(self.slots[t] for t in run if self.slots[t])
+
+    def _spared(self, t: int, old: re.Pattern[str]) -> bool:
+        """Whether slot ``t`` must not be written over: it holds an earlier rule's output or a
+        protected token of the source, and not the text ``old`` that is being replaced."""
+        slot = self.slots[t]
+        if not slot or old.search(slot):
+            return False
+        return t in self.written or any(m in self.tokens for m in _PROTECTED.findall(slot))
+
+    def write(self, run: Sequence[int], old: re.Pattern[str], new: str, word: int) -> None:
+        """Write ``new`` (for source word ``word``) over the longest part of ``run`` that spares
+        other tokens and terms (a fallback position can land on a restored URL); with none, put
+        it beside the run's first word, in source order, inside the punctuation around it."""
+        free = _longest_run([t for t in run if not self._spared(t, old)])
+        if free:
+            self.replace(free, old, new)
+        else:
+            slot = self.slots[run[0]]
+            prefix = _match_text(OPENING, slot)
+            suffix = _match_text(CLOSING, slot[len(prefix) :])
+            core = slot[len(prefix) : len(slot) - len(suffix)]
+            after = self.written.get(run[0], len(self.source_spans)) < word
+            self.slots[run[0]] = prefix + (f"{core} {new}" if after else f"{new} {core}") + suffix
+        self.written[(free or run)[0]] = word
 
     def replace(self, run: Sequence[int], old: re.Pattern[str], new: str) -> None:
         """Write ``new`` over ``run``: over a copy of the source term if there is one, else over
@@ -180,26 +218,40 @@ class _Target:
         return [min(len(self.slots) - 1, first * len(self.slots) // len(self.source_spans))]
 
 
+def _longest_run(indices: Sequence[int]) -> list[int]:
+    """The longest run of consecutive numbers in sorted ``indices`` (the first one on a tie)."""
+    runs: list[list[int]] = []
+    for t in indices:
+        if runs and runs[-1][-1] == t - 1:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    return max(runs, key=len) if runs else []
+
+
 def _match_text(pattern: re.Pattern[str], text: str) -> str:
     match = pattern.search(text)
     return match.group() if match else ""
 
 
 def _restore_protected(target: _Target) -> list[str]:
-    """Put back every protected token the model lost; return what could not be restored."""
+    """Put back every protected token the model lost; return what could not be restored.
+
+    Tokens are counted whole (``2023`` is not in ``28/12/2023``), on both sides alike.
+    """
     problems: list[str] = []
+    source_tokens = protected_tokens(target.source)
     for match in _PROTECTED.finditer(target.source):
         token = match.group()
-        wanted = term_pattern(token)
-        expected = len(wanted.findall(target.source))
-        if len(wanted.findall(" ".join(target.slots))) >= expected:
+        if protected_tokens(" ".join(target.slots)).count(token) >= source_tokens.count(token):
             continue
-        run = target.aligned_run(*target.source_words(*match.span()))
+        first, last = target.source_words(*match.span())
+        run = target.aligned_run(first, last)
         if not run:
             problems.append(f"protected {token!r} lost in the translation of {target.source!r}")
             continue
-        if not wanted.search(target.text_of(run)):
-            target.replace(run, _loose_pattern(token), token)
+        if token not in protected_tokens(target.text_of(run)):
+            target.write(run, _loose_pattern(token), token, first)
     return problems
 
 
@@ -224,7 +276,7 @@ def _apply_terms(target: _Target, glossary: Glossary) -> None:
                 continue
             run = run or target.verbatim_run(old) or target.proportional_run(first)
             if run:
-                target.replace(run, old, new)
+                target.write(run, old, new, first)
 
 
 def enforce(

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml.html import HtmlElement
 
-from translations.glossary import Glossary, enforce
+from translations.glossary import CLOSING, OPENING, Glossary, enforce
 from translations.segment import sentence_spans
 from translations.types import AlignedTranslation
 
@@ -56,22 +56,30 @@ _UNTOUCHED = _names("code kbd samp var pre script style svg math textarea templa
 _SILENT = _names("script style svg math template br wbr img input")
 _ATTRIBUTES = ("alt", "title")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-#: Opening and closing punctuation that stays outside an element that did not wrap it.
-_LEADING = re.compile("^[\"'«\u201c\u2018(\\[{¿¡]+")
-_TRAILING = re.compile("[.,;:!?…\"'»\u201d\u2019)\\]}]+$")
 
 
 @dataclass(frozen=True)
 class Rendering:
-    """How one unit comes out in the target language: the model's output and the pair's rules."""
+    """How one unit comes out in the target language: the model's output and the pair's rules.
+
+    ``machine_translated`` is False for a unit kept as written (nothing to translate in it): it
+    is only rewritten where the glossary changes it, and does not make the field translated.
+    """
 
     translation: AlignedTranslation
     glossary: Glossary | None = None
+    machine_translated: bool = True
+
+    @classmethod
+    def kept(cls, unit: str, glossary: Glossary | None) -> Rendering:
+        """``unit`` as its own translation, with the pair's glossary still applied."""
+        return cls(AlignedTranslation.unchanged(unit), glossary, machine_translated=False)
 
 
 @dataclass(frozen=True)
 class Rebuilt:
-    """A rebuilt field: ``text``, whether any unit was translated, and what was kept and why."""
+    """A rebuilt field: ``text``, whether any unit was machine translated, and what was kept and
+    why."""
 
     text: str
     translated: bool
@@ -123,6 +131,9 @@ class _Target:
         self.alignment: list[tuple[int, int]] = []
         #: ``(first source word, source words, first slot, slots)`` per sentence.
         self.sentences: list[tuple[int, int, int, int]] = []
+        #: Some sentence differs from the source (so the run must be rebuilt).
+        self.changed = False
+        #: Some sentence is a model's translation.
         self.translated = False
 
     def add(
@@ -131,6 +142,8 @@ class _Target:
         count: int,
         slots: Sequence[str],
         alignment: Sequence[tuple[int, int]],
+        *,
+        changed: bool,
         translated: bool,
     ) -> None:
         offset = len(self.slots)
@@ -139,6 +152,7 @@ class _Target:
         self.alignment.extend(
             (first + s, offset + t) for s, t in alignment if 0 <= s < count and 0 <= t < len(slots)
         )
+        self.changed = self.changed or changed
         self.translated = self.translated or translated
 
     def proportional(self, word: int) -> int:
@@ -252,13 +266,27 @@ class _Run:
                     trouble.append(f"empty translation of {sentence!r}")
                 if _BAD_CHARS.search(rendering.translation.text):
                     trouble.append(f"translation of {sentence!r} has characters HTML cannot hold")
-                if not trouble:
-                    alignment = rendering.translation.alignment
-                    target.add(first, last - first, enforced.slots, alignment, True)
+                changed = rendering.machine_translated or list(enforced.slots) != sentence.split()
+                if not trouble and changed:
+                    target.add(
+                        first,
+                        last - first,
+                        enforced.slots,
+                        rendering.translation.alignment,
+                        changed=True,
+                        translated=rendering.machine_translated,
+                    )
                     continue
                 problems.extend(trouble)
             identity = [(i, i) for i in range(last - first)]
-            target.add(first, last - first, self.words[first:last], identity, False)
+            target.add(
+                first,
+                last - first,
+                self.words[first:last],
+                identity,
+                changed=False,
+                translated=False,
+            )
         return target, problems
 
     def plain(self, target: _Target) -> str:
@@ -350,12 +378,12 @@ class _Emitter:
         start, end = self.placed[k]
         tag, suffix = self.tags[k], ""
         if start < end and tag.trim_leading:
-            lead = _match(_LEADING, self.slots[start])
+            lead = _match(OPENING, self.slots[start])
             self._text(items, lead)
             self.slots[start] = self.slots[start][len(lead) :]
             self.need_space = self.need_space and not lead
         if start < end and tag.trim_trailing:
-            suffix = _match(_TRAILING, self.slots[end - 1])
+            suffix = _match(CLOSING, self.slots[end - 1])
             self.slots[end - 1] = self.slots[end - 1][: len(self.slots[end - 1]) - len(suffix)]
         if self.need_space:
             items.append(" ")
@@ -549,20 +577,21 @@ class HtmlJob:
         root = copy.deepcopy(self._root)
         walker = _Walker(root, self._lang)
         problems: list[str] = []
-        translated = False
+        changed = translated = False
         for attribute in walker.attributes:
             target, trouble = attribute.run.render(renderings)
             problems.extend(trouble)
-            if target.translated:
+            if target.changed:
                 attribute.element.set(attribute.name, attribute.run.plain(target))
-                translated = True
+            changed, translated = changed or target.changed, translated or target.translated
         for segment in walker.segments:
             target, trouble = segment.run.render(renderings)
             problems.extend(trouble)
-            if target.translated:
+            if target.changed:
                 _rebuild_segment(segment, target)
-                translated = True
-        return Rebuilt(_serialise(root), translated, tuple(problems))
+            changed, translated = changed or target.changed, translated or target.translated
+        text = _serialise(root) if changed else self._markup
+        return Rebuilt(text, translated, tuple(problems))
 
 
 class TextJob:
@@ -575,7 +604,7 @@ class TextJob:
 
     def rebuild(self, renderings: Mapping[str, Rendering]) -> Rebuilt:
         target, problems = self._run.render(renderings)
-        text = self._run.plain(target) if target.translated else self._text
+        text = self._run.plain(target) if target.changed else self._text
         return Rebuilt(text, target.translated, tuple(problems))
 
 

@@ -8,6 +8,10 @@ target) is looked up once in the translation memory; the misses of one language 
 model in a single ``translate_aligned`` call (the unit of work a queue could carry); then every
 field is rebuilt from the results, and glossaries are applied there, from the alignment.
 
+A sentence with nothing to translate once its protected tokens are taken out (``#Tombouctou``,
+``28/12 @minusma``: see ``glossary.has_words_to_translate``) never goes to the model, which
+would only invent words around it: it is kept as written, with the pair's glossary applied.
+
 Languages are decided per segment: a French caption inside an English article goes through the
 French model. The document's declared language is honoured as the fallback for every segment
 too short or ambiguous to tell (names, numbers); when it is None or ``"auto"``, the document's
@@ -25,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from translations.errors import TranslationError
-from translations.glossary import Glossary
+from translations.glossary import Glossary, has_words_to_translate
 from translations.html import HtmlJob, Rebuilt, Rendering, TextJob, extract, extract_text
 from translations.langdetect import DetectionSettings, SegmentLanguageDetector
 from translations.memory import TMKey, TranslationMemory
@@ -142,7 +146,7 @@ class TranslationPipeline:
         for item in prepared:
             for unit, src in item.unit_languages.items():
                 for tgt in targets:
-                    if not _same_language(src, tgt):
+                    if has_words_to_translate(unit) and not _same_language(src, tgt):
                         wanted.setdefault((src, tgt), set()).add(unit)
         done, failures, counts = self._translate_pairs(wanted)
         results = [self._rebuild(item, tgt, done, failures) for item in prepared for tgt in targets]
@@ -214,11 +218,15 @@ class TranslationPipeline:
                 src = item.unit_languages[unit]
                 if _same_language(src, tgt):
                     continue
+                glossary = self._glossaries.get((src, tgt))
+                if not has_words_to_translate(unit):
+                    renderings[unit] = Rendering.kept(unit, glossary)
+                    continue
                 translation = done.get((unit, src, tgt))
                 if translation is None:
                     failed.add((src, tgt))
                     continue
-                renderings[unit] = Rendering(translation, self._glossaries.get((src, tgt)))
+                renderings[unit] = Rendering(translation, glossary)
             rebuilt: Rebuilt = job.rebuild(renderings)
             fields[name] = rebuilt.text
             machine_translated = machine_translated or rebuilt.translated

@@ -78,6 +78,11 @@ class AlignedTranslation:
     #: ``(source_word_index, target_word_index)`` pairs; may be empty when unknown.
     alignment: tuple[tuple[int, int], ...] = ()
 
+    @classmethod
+    def unchanged(cls, text: str) -> AlignedTranslation:
+        """``text`` as its own translation, each word aligned with itself."""
+        return cls(text, tuple((i, i) for i in range(len(text.split()))))
+
 
 class AligningTranslator(Translator, Protocol):
     """A Translator that can also say which target words came from which source words."""
