@@ -37,7 +37,9 @@ def shuffled(unit: str, rng: random.Random) -> AlignedTranslation:
 @given(ARTICLE)
 def test_identity_translation_keeps_markup_text_and_tokens(markup):
     job = extract(markup, "fr")
-    rebuilt = job.rebuild({unit: Rendering(AlignedTranslation.unchanged(unit)) for unit in job.units})
+    rebuilt = job.rebuild(
+        {unit: Rendering(AlignedTranslation.unchanged(unit)) for unit in job.units}
+    )
     assert rebuilt.problems == ()
     if rebuilt.translated:
         assert_well_formed(rebuilt.text)
