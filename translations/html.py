@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import html as html_escape
-import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from dataclasses import dataclass
 import lxml.html
 from lxml.html import HtmlElement
 
-from translations.glossary import CLOSING, OPENING, Glossary, enforce
+from translations.glossary import Glossary, enforce
+from translations.inline import Tag, Target, attach, inline_items
 from translations.segment import sentence_spans
 from translations.types import AlignedTranslation
 
@@ -110,121 +110,11 @@ def _transparent(element: HtmlElement) -> bool:
     return all(_opaque(child) or _transparent(child) for child in element)
 
 
-@dataclass
-class _Tag:
-    """An inline element of a run: its source word range ``[start, end)`` and its parent tag."""
-
-    element: HtmlElement
-    parent: int | None
-    opaque: bool
-    start: int = 0
-    end: int = 0
-    trim_leading: bool = False
-    trim_trailing: bool = False
-
-
-class _Target:
-    """The target words (slots) of a whole run, and the alignment mapped onto the whole run."""
-
-    def __init__(self) -> None:
-        self.slots: list[str] = []
-        self.alignment: list[tuple[int, int]] = []
-        #: ``(first source word, source words, first slot, slots)`` per sentence.
-        self.sentences: list[tuple[int, int, int, int]] = []
-        #: Some sentence differs from the source (so the run must be rebuilt).
-        self.changed = False
-        #: Some sentence is a model's translation.
-        self.translated = False
-
-    def add(
-        self,
-        first: int,
-        count: int,
-        slots: Sequence[str],
-        alignment: Sequence[tuple[int, int]],
-        *,
-        changed: bool,
-        translated: bool,
-    ) -> None:
-        offset = len(self.slots)
-        self.sentences.append((first, count, offset, len(slots)))
-        self.slots.extend(slots)
-        self.alignment.extend(
-            (first + s, offset + t) for s, t in alignment if 0 <= s < count and 0 <= t < len(slots)
-        )
-        self.changed = self.changed or changed
-        self.translated = self.translated or translated
-
-    def proportional(self, word: int) -> int:
-        for first, count, offset, size in self.sentences:
-            if first <= word < first + count:
-                return offset + (word - first) * size // count
-        return len(self.slots)
-
-    def anchor(self, word: int) -> int:
-        """Where a source position just before ``word`` lands (for empty and void elements)."""
-        after = [t for s, t in self.alignment if s == word]
-        if after:
-            return min(after)
-        before = [t for s, t in self.alignment if s == word - 1]
-        return max(before) + 1 if before else self.proportional(word)
-
-    def candidate(self, tag: _Tag, words: Sequence[str]) -> tuple[int, int]:
-        """Slots for the tag's source words: aligned, else copied, else proportional.
-
-        An opaque element replaces the slots it gets, so it takes only the longest contiguous
-        run of aligned slots; a transparent one may wrap a stray word but never loses one.
-        """
-        start, end = tag.start, tag.end
-        if start == end:
-            point = self.anchor(start)
-            return point, point
-        aligned = sorted({t for s, t in self.alignment if start <= s < end})
-        if tag.opaque:
-            return self._own_run(start, end, aligned, words)
-        if aligned:
-            return aligned[0], aligned[-1] + 1
-        copy_at = self._copy_of(words[start:end])
-        if copy_at is not None:
-            return copy_at
-        first = self.proportional(start)
-        return first, max(first + 1, self.proportional(end - 1) + 1)
-
-    def _own_run(
-        self, start: int, end: int, aligned: Sequence[int], words: Sequence[str]
-    ) -> tuple[int, int]:
-        """Slots an opaque element may replace: the longest contiguous run of slots aligned only
-        to its words, else an exact copy of them; else none (it is inserted, nothing lost)."""
-        mixed = {t for s, t in self.alignment if not start <= s < end}
-        own = [t for t in aligned if t not in mixed]
-        if own:
-            pairs = itertools.groupby(enumerate(own), lambda pair: pair[1] - pair[0])
-            longest = max(([t for _, t in run] for _, run in pairs), key=len)
-            return longest[0], longest[-1] + 1
-        copy_at = self._copy_of(words[start:end])
-        if copy_at is not None:
-            return copy_at
-        point = self.proportional(start)
-        return point, point
-
-    def _copy_of(self, words: Sequence[str]) -> tuple[int, int] | None:
-        wanted = [_core(word) for word in words]
-        cores = [_core(slot) for slot in self.slots]
-        for t in range(len(cores) - len(wanted) + 1):
-            if cores[t : t + len(wanted)] == wanted:
-                return t, t + len(wanted)
-        return None
-
-
-def _core(word: str) -> str:
-    return word.strip(".,;:!?…\"'«»()[]{}")
-
-
 class _Run:
     """Plain text (a title, an attribute) or a block's inline content, as words and sentences."""
 
     def __init__(
-        self, text: str, lang: str, tags: list[_Tag], chars: Sequence[tuple[int, int]]
+        self, text: str, lang: str, tags: list[Tag], chars: Sequence[tuple[int, int]]
     ) -> None:
         self.tags = tags
         spans = [match.span() for match in re.finditer(r"\S+", text)]
@@ -252,9 +142,9 @@ class _Run:
         for first, last in self.sentences:
             yield " ".join(self.words[first:last])
 
-    def render(self, renderings: Mapping[str, Rendering]) -> tuple[_Target, list[str]]:
+    def render(self, renderings: Mapping[str, Rendering]) -> tuple[Target, list[str]]:
         """Target slots for every sentence; a sentence without a usable rendering stays as is."""
-        target = _Target()
+        target = Target()
         problems: list[str] = []
         for first, last in self.sentences:
             sentence = " ".join(self.words[first:last])
@@ -289,115 +179,13 @@ class _Run:
             )
         return target, problems
 
-    def plain(self, target: _Target) -> str:
+    def plain(self, target: Target) -> str:
         """The target as plain text, with the source's whitespace between sentences."""
         parts = [self.gaps[0]]
         for (_, _, offset, size), gap in zip(target.sentences, self.gaps[1:], strict=True):
             parts.append(" ".join(slot for slot in target.slots[offset : offset + size] if slot))
             parts.append(gap)
         return "".join(parts)
-
-
-#: What a run is rebuilt from: text, or ``(tag index, children)`` for an element.
-_Item = str | tuple[int, list["_Item"]]
-
-
-def _place(run: _Run, target: _Target) -> list[tuple[int, int]]:
-    """A properly nested slot interval for every tag of ``run``.
-
-    Parents are placed before children and non-empty candidates before empty ones; each is
-    clipped to its parent and to the free gaps left by its siblings, or becomes an empty point.
-    """
-    tags = run.tags
-    depth: list[int] = []
-    for tag in tags:
-        depth.append(0 if tag.parent is None else depth[tag.parent] + 1)
-    wanted = [target.candidate(tag, run.words) for tag in tags]
-    placed = [(0, 0)] * len(tags)
-    siblings: dict[int | None, list[int]] = {}
-    for i in sorted(range(len(tags)), key=lambda i: (depth[i], wanted[i][0] == wanted[i][1], i)):
-        parent = tags[i].parent
-        lo, hi = (0, len(target.slots)) if parent is None else placed[parent]
-        taken = [placed[j] for j in siblings.get(parent, [])]
-        cuts = sorted({lo, hi, *(x for span in taken for x in span)})
-        gaps = [
-            (a, b)
-            for a, b in itertools.pairwise(cuts)
-            if not any(s <= a and b <= e for s, e in taken if s < e)
-        ]
-        start, end = min(max(wanted[i][0], lo), hi), min(max(wanted[i][1], lo), hi)
-        best = max(gaps, key=lambda g: min(end, g[1]) - max(start, g[0]), default=None)
-        if best is not None and min(end, best[1]) - max(start, best[0]) > 0:
-            placed[i] = (max(start, best[0]), min(end, best[1]))
-        else:
-            points = [p for a, b in gaps for p in (a, b)] or cuts
-            inside = [start for a, b in gaps if a <= start <= b]
-            point = inside[0] if inside else min(points, key=lambda p: abs(p - start))
-            placed[i] = (point, point)
-        siblings.setdefault(parent, []).append(i)
-    return placed
-
-
-class _Emitter:
-    """Turns slots and placed tags into items, spacing words and keeping punctuation outside."""
-
-    def __init__(self, run: _Run, target: _Target) -> None:
-        self.tags = run.tags
-        self.slots = list(target.slots)
-        self.placed = _place(run, target)
-        self.children: dict[int | None, list[int]] = {}
-        for i, tag in enumerate(run.tags):
-            self.children.setdefault(tag.parent, []).append(i)
-        for kids in self.children.values():
-            kids.sort(key=lambda i: self.placed[i])
-        self.need_space = False
-
-    def emit(self, owner: int | None, lo: int, hi: int) -> list[_Item]:
-        items: list[_Item] = []
-        position = lo
-        for k in self.children.get(owner, []):
-            start, end = self.placed[k]
-            self._words(items, position, start)
-            self._element(items, k)
-            position = max(position, end)
-        self._words(items, position, hi)
-        return items
-
-    def _words(self, items: list[_Item], lo: int, hi: int) -> None:
-        for t in range(lo, hi):
-            self._text(items, self.slots[t])
-
-    def _text(self, items: list[_Item], text: str) -> None:
-        if text:
-            if self.need_space:
-                items.append(" ")
-            items.append(text)
-            self.need_space = True
-
-    def _element(self, items: list[_Item], k: int) -> None:
-        start, end = self.placed[k]
-        tag, suffix = self.tags[k], ""
-        if start < end and tag.trim_leading:
-            lead = _match(OPENING, self.slots[start])
-            self._text(items, lead)
-            self.slots[start] = self.slots[start][len(lead) :]
-            self.need_space = self.need_space and not lead
-        if start < end and tag.trim_trailing:
-            suffix = _match(CLOSING, self.slots[end - 1])
-            self.slots[end - 1] = self.slots[end - 1][: len(self.slots[end - 1]) - len(suffix)]
-        if self.need_space:
-            items.append(" ")
-        self.need_space = False
-        inner = [] if tag.opaque else self.emit(k, start, end)
-        items.append((k, inner))
-        self.need_space = True
-        if suffix:
-            items.append(suffix)
-
-
-def _match(pattern: re.Pattern[str], text: str) -> str:
-    match = pattern.search(text)
-    return match.group() if match else ""
 
 
 class _RunBuilder:
@@ -411,7 +199,7 @@ class _RunBuilder:
         self.members: list[HtmlElement] = []
         self.parts: list[str] = []
         self.length = 0
-        self.tags: list[_Tag] = []
+        self.tags: list[Tag] = []
         self.chars: list[tuple[int, int]] = []
         self.text(text)
 
@@ -422,7 +210,7 @@ class _RunBuilder:
 
     def member(self, element: HtmlElement, parent: int | None) -> None:
         index = len(self.tags)
-        self.tags.append(_Tag(element, parent, opaque=_opaque(element)))
+        self.tags.append(Tag(element, parent, opaque=_opaque(element)))
         self.chars.append((0, 0))
         start = self.length
         if not self.tags[index].opaque:
@@ -503,37 +291,9 @@ class _Walker:
             )
 
 
-def _attach(
-    parent: HtmlElement,
-    index: int,
-    previous: HtmlElement | None,
-    items: Sequence[_Item],
-    tags: Sequence[_Tag],
-) -> None:
-    """Insert ``items`` into ``parent`` at ``index``, after ``previous`` (None: parent's text)."""
-    for item in items:
-        if isinstance(item, str):
-            if previous is None:
-                parent.text = (parent.text or "") + item
-            else:
-                previous.tail = (previous.tail or "") + item
-            continue
-        k, inner = item
-        source = tags[k].element
-        if tags[k].opaque:
-            element = source
-            element.tail = None
-        else:
-            element = source.makeelement(source.tag, dict(source.attrib))
-            _attach(element, 0, None, inner, tags)
-        parent.insert(index, element)
-        index += 1
-        previous = element
-
-
-def _rebuild_segment(segment: _Segment, target: _Target) -> None:
+def _rebuild_segment(segment: _Segment, target: Target) -> None:
     run = segment.run
-    items = [run.gaps[0], *_Emitter(run, target).emit(None, 0, len(target.slots)), run.gaps[-1]]
+    items = [run.gaps[0], *inline_items(run.tags, run.words, target), run.gaps[-1]]
     container = segment.container
     for member in segment.members:
         container.remove(member)
@@ -543,7 +303,7 @@ def _rebuild_segment(segment: _Segment, target: _Target) -> None:
     else:
         segment.anchor.tail = None
         index = container.index(segment.anchor) + 1
-    _attach(container, index, segment.anchor, items, run.tags)
+    attach(container, index, segment.anchor, items, run.tags)
 
 
 def _parse(markup: str) -> HtmlElement:
