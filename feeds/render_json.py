@@ -36,6 +36,7 @@ def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
         "_lingofeed": {
             "about": EXTENSION_ABOUT,
             "machine_translated": entry.machine_translated,
+            "partly_machine_translated": entry.partly_translated,
             "original": entry.link,
             "original_language": (
                 normalize_language(entry.original_language) if entry.original_language else None

@@ -46,6 +46,11 @@ _DEFAULT_NOTICE = {
     "en": "Machine-translated from {language}. Read the original: {link}",
     "fr": "Traduit automatiquement de la version originale ({language}). Original : {link}",
 }
+#: For an article written in the feed's language with some passages machine translated.
+_DEFAULT_NOTICE_PARTIAL = {
+    "en": "Some passages were machine translated. Read the original: {link}",
+    "fr": "Certains passages ont été traduits automatiquement. Original : {link}",
+}
 
 
 class RenderError(LingofeedError, ValueError):
@@ -86,6 +91,9 @@ class LanguageMeta:
     #: Machine-translation notice; ``{language}`` is the original language's name and
     #: ``{link}`` becomes a link to the original. Plain text: it is escaped when rendered.
     notice: str | None = None
+    #: Notice for an article written in this language where only some passages (a quoted
+    #: caption, a foreign sentence) were machine translated; same placeholders and escaping.
+    notice_partial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,12 +150,21 @@ class FeedSettings:
         return self.meta.get(language, LanguageMeta()).description or self.title(language)
 
     def notice_html(self, entry: LocalizedEntry) -> str | None:
-        """The per-entry machine-translation notice as an HTML paragraph, or None if not needed."""
+        """The per-entry machine-translation notice as an HTML paragraph, or None if not needed.
+
+        An article written in the feed's language with a few translated passages gets the
+        partial notice: "translated from English" on an English original would be untrue.
+        """
         if not entry.machine_translated:
             return None
-        template = self.meta.get(entry.language, LanguageMeta()).notice
+        meta = self.meta.get(entry.language, LanguageMeta())
+        template, defaults = (
+            (meta.notice_partial, _DEFAULT_NOTICE_PARTIAL)
+            if entry.partly_translated
+            else (meta.notice, _DEFAULT_NOTICE)
+        )
         if template is None:
-            template = _DEFAULT_NOTICE.get(entry.language.split("-")[0], _DEFAULT_NOTICE["en"])
+            template = defaults.get(entry.language.split("-")[0], defaults["en"])
         original = entry.original_language
         name = language_name(original, entry.language) if original else "?"
         link = (

@@ -121,4 +121,7 @@ class LocalizedEntry:
     updated: datetime | None = None
     #: True when any text was machine translated into ``language``.
     machine_translated: bool = False
+    #: True when the article was written in ``language`` itself and only some passages (a
+    #: quoted caption, a foreign sentence) were machine translated: the notice must say so.
+    partly_translated: bool = False
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

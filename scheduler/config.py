@@ -206,13 +206,14 @@ def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
     for code, item in tables.items():
         path: KeyPath = ("languages", code)
         c.language(code, path)
-        table = c.table(item, path, {"title", "description", "notice"})
+        table = c.table(item, path, {"title", "description", "notice", "notice_partial"})
         result.append(
             LanguageSettings(
                 code=code,
                 title=c.get(table, path, "title", str, None),
                 description=c.get(table, path, "description", str, None),
                 notice=c.get(table, path, "notice", str, None),
+                notice_partial=c.get(table, path, "notice_partial", str, None),
             )
         )
     return tuple(result)

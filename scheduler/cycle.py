@@ -361,7 +361,9 @@ def feed_settings(settings: Settings) -> FeedSettings:
         base_url=settings.output.base_url,
         languages=settings.language_codes,
         meta={
-            language.code: LanguageMeta(language.title, language.description, language.notice)
+            language.code: LanguageMeta(
+                language.title, language.description, language.notice, language.notice_partial
+            )
             for language in settings.languages
         },
         item_limit=settings.output.item_limit,

@@ -79,6 +79,9 @@ class LanguageSettings:
     description: str | None = None
     #: Shown with machine-translated items; ``{language}`` and ``{link}`` are filled in.
     notice: str | None = None
+    #: Shown instead of ``notice`` on an article written in this language where only some
+    #: passages were machine translated.
+    notice_partial: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
 
 from tests.feedrules import assert_valid_atom, assert_valid_json_feed, assert_valid_rss
 from tests.fixtures.feeds import FeedServer
-from tests.fixtures.service import lingofeed, make_service_folder
+from tests.fixtures.service import REPO, TEST_PACKAGES, lingofeed, make_service_folder
 from translations.testmodel import read_corpus
 
 WIRE = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -132,3 +134,31 @@ def test_english_article_shows_its_french_caption_in_english(published):
     english = _json_items(published, "en")
     caption = _captions(english[ENGLISH_TITLE])
     assert caption == [EN[FRENCH_CAPTION]]
+
+
+def test_english_article_in_the_english_feed_says_only_some_passages_were_translated(published):
+    english = _json_items(published, "en")
+    article = english[ENGLISH_TITLE]
+    assert "Some passages were machine translated. Read the original:" in article["content_html"]
+    assert "from English" not in article["content_html"]
+    assert article["_lingofeed"]["partly_machine_translated"] is True
+    market = english["In Timbuktu, the great market comes back to life"]
+    assert "Machine-translated from French." in market["content_html"]
+    assert market["_lingofeed"]["partly_machine_translated"] is False
+
+
+def test_the_demo_config_tells_readers_truthfully_what_was_translated(tmp_path):
+    """The README's demo: copy config/, install the models, ``once``, read en/atom.xml."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    config = str(tmp_path / "config" / "example.toml")
+    for package in sorted(TEST_PACKAGES.glob("*.argosmodel")):
+        installed = lingofeed("--config", config, "models", "install", str(package), cwd=tmp_path)
+        assert installed.returncode == 0, installed.stderr
+    done = lingofeed("--config", config, "once", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    atom = feedparser.parse((tmp_path / "var" / "public" / "en" / "atom.xml").read_bytes())
+    bodies = {entry.title: entry.content[0].value for entry in atom.entries}
+    assert "Some passages were machine translated." in bodies[ENGLISH_TITLE]
+    assert "Machine translated from English." not in bodies[ENGLISH_TITLE]
+    market = bodies["In Timbuktu, the great market comes back to life"]
+    assert "Machine translated from French." in market

@@ -222,6 +222,24 @@ def test_machine_translated_entries_carry_a_notice_and_markers():
     assert all(tag.term != "machine-translated" for tag in english.tags)
 
 
+def test_an_original_with_translated_passages_says_only_some_were_translated():
+    """An English article with a translated French caption is not "translated from English"."""
+    partial = make_entry(1, "en", original_language="en", machine_translated=True,
+                         partly_translated=True)  # fmt: skip
+    defaults = render_site(make_settings(), {"en": [partial], "fr": []})
+    body = json.loads(defaults["en/feed.json"])["items"][0]["content_html"]
+    assert "Some passages were machine translated. Read the original:" in body
+    assert "from English" not in body and "Machine-translated" not in body
+    item = json.loads(defaults["en/feed.json"])["items"][0]["_lingofeed"]
+    assert item["machine_translated"] is True and item["partly_machine_translated"] is True
+    french = make_entry(1, "fr", original_language="fr", partly_translated=True)
+    body = json.loads(render_site(make_settings(), {"fr": [french]})["fr/feed.json"])["items"][0]
+    assert "Certains passages ont été traduits automatiquement." in body["content_html"]
+    configured = make_settings(meta={"en": LanguageMeta(notice_partial="<b>Some</b> {language}")})
+    body = json.loads(render_site(configured, {"en": [partial]})["en/feed.json"])["items"][0]
+    assert "&lt;b&gt;Some&lt;/b&gt; English" in body["content_html"]
+
+
 def test_json_summary_is_plain_text_with_blocks_kept_apart():
     summary = "<p>Premier &amp; <b>gras</b></p><p>second</p><ul><li>un</li><li>deux</li></ul>"
     files = render_site(make_settings(), {"fr": [make_entry(1, "fr", summary=summary)]})

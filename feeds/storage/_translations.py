@@ -241,11 +241,12 @@ def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
     categories = tuple(
         fields.get(f"categories.{index}", name) for index, name in enumerate(data.categories)
     )
+    original = record.source_language or data.language
     return LocalizedEntry(
         source_id=article.source_id,
         upstream_id=data.upstream_id,
         language=record.language,
-        original_language=record.source_language or data.language,
+        original_language=original,
         title=fields.get("title", data.title),
         link=data.link,
         summary=fields.get("summary", data.summary),
@@ -256,6 +257,7 @@ def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
         published=data.published,
         updated=record.content_updated_at or data.updated or data.published,
         machine_translated=record.machine_translated,
+        partly_translated=record.machine_translated and same_language(original, record.language),
     )
 
 
