@@ -9,10 +9,11 @@ from __future__ import annotations
 import html
 from collections import Counter
 
-import lxml.html
 from hypothesis import strategies as st
 
 from translations.glossary import Glossary, protected_tokens, term_pattern
+from translations.html import parse_fragment as parse
+from translations.html import serialise_fragment
 
 #: Words from the test model's corpus, so real translations are sometimes meaningful.
 _CORPUS_WORDS = (
@@ -113,14 +114,6 @@ ARTICLE = st.lists(BLOCK, min_size=1, max_size=4).map("\n".join)
 # Checks on rebuilt HTML, shared by the property tests.
 
 
-def parse(markup: str) -> lxml.html.HtmlElement:
-    return lxml.html.fragment_fromstring(markup, create_parent="div")
-
-
-def serialise(root: lxml.html.HtmlElement) -> str:
-    return lxml.html.tostring(root, encoding="unicode")[len("<div>") : -len("</div>")]
-
-
 def elements(markup: str, ignore: tuple[str, ...] = ()) -> Counter[tuple[object, ...]]:
     """Every element with its attributes (except ``ignore``; whitespace normalised)."""
     return Counter(
@@ -136,7 +129,7 @@ def elements(markup: str, ignore: tuple[str, ...] = ()) -> Counter[tuple[object,
 
 def assert_well_formed(markup: str) -> None:
     """Serialised by lxml, so re-parsing gives it back unchanged (no tag to repair)."""
-    assert serialise(parse(markup)) == markup
+    assert serialise_fragment(parse(markup)) == markup
 
 
 def visible_text(markup: str) -> str:

@@ -197,3 +197,12 @@ def test_output_reparses_to_itself():
     root = lxml.html.fragment_fromstring(html, create_parent="div")
     again = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
     assert again == html == '<ul><li>A <a href="/x">link</a>.</li><li><em>Two</em></li></ul>'
+
+
+def test_empty_list_item_keeps_its_end_tag_so_the_text_after_stays_outside():
+    # libxml2 writes an empty <li> without its end tag, which would move "Camp." inside it.
+    assert rebuild("<li></li>Camp.", {"Camp.": out("Camp.", (0, 0))}) == "<li></li>Camp."
+
+
+def test_empty_element_inside_a_word_is_kept_after_that_word():
+    assert rebuild(";<b></b>Gao;", {";Gao;": out(";Gao;", (0, 0))}) == ";Gao; <b></b>"

@@ -36,7 +36,16 @@ from translations.inline import Tag, Target, attach, inline_items
 from translations.segment import sentence_spans
 from translations.types import AlignedTranslation
 
-__all__ = ["HtmlJob", "Rebuilt", "Rendering", "TextJob", "extract", "extract_text"]
+__all__ = [
+    "HtmlJob",
+    "Rebuilt",
+    "Rendering",
+    "TextJob",
+    "extract",
+    "extract_text",
+    "parse_fragment",
+    "serialise_fragment",
+]
 
 
 def _names(names: str) -> frozenset[str]:
@@ -121,10 +130,11 @@ class _Run:
         self.words = [text[start:end] for start, end in spans]
         for tag, (cs, ce) in zip(tags, chars, strict=True):
             inside = [i for i, (s, e) in enumerate(spans) if s < ce and e > cs]
-            if inside:
+            # An empty element (``;<b></b>;``) covers no word, even inside one.
+            covered = text[cs:ce].strip()
+            if inside and covered:
                 tag.start, tag.end = inside[0], inside[-1] + 1
                 # Punctuation the element did not wrap in the source stays outside it.
-                covered = text[cs:ce].strip()
                 tag.trim_leading = covered[0].isalnum()
                 tag.trim_trailing = covered[-1].isalnum()
             else:
@@ -306,12 +316,23 @@ def _rebuild_segment(segment: _Segment, target: Target) -> None:
     attach(container, index, segment.anchor, items, run.tags)
 
 
-def _parse(markup: str) -> HtmlElement:
+def parse_fragment(markup: str) -> HtmlElement:
+    """An HTML fragment as the children (and text) of a ``<div>``."""
     root: HtmlElement = lxml.html.fragment_fromstring(markup, create_parent="div")
     return root
 
 
-def _serialise(root: HtmlElement) -> str:
+#: Elements that never have content or an end tag.
+_VOID = _names("area base br col embed hr img input link meta param source track wbr")
+
+
+def serialise_fragment(root: HtmlElement) -> str:
+    """The fragment's markup. Sets an empty text on empty elements so that libxml2 writes their
+    end tag (it writes ``<li></li>x`` as ``<li>x``, which puts ``x`` inside the item)."""
+    for element in root.iterdescendants():
+        empty = element.text is None and len(element) == 0
+        if empty and isinstance(element.tag, str) and element.tag not in _VOID:
+            element.text = ""
     head = html_escape.escape(root.text or "", quote=False)
     return head + "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
 
@@ -322,7 +343,7 @@ class HtmlJob:
     def __init__(self, markup: str, lang: str) -> None:
         self._markup = markup
         self._lang = lang
-        self._root = _parse(markup) if markup.strip() else None
+        self._root = parse_fragment(markup) if markup.strip() else None
         runs: list[_Run] = []
         if self._root is not None:
             walker = _Walker(self._root, lang)
@@ -350,7 +371,7 @@ class HtmlJob:
             if target.changed:
                 _rebuild_segment(segment, target)
             changed, translated = changed or target.changed, translated or target.translated
-        text = _serialise(root) if changed else self._markup
+        text = serialise_fragment(root) if changed else self._markup
         return Rebuilt(text, translated, tuple(problems))
 
 
