@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.models import repackage
-from translations.errors import ModelNotInstalledError, PackageIndexError
-from translations.models import (
+from translations import errors, models
+from translations.errors import (
     InvalidPackageError,
-    ModelStore,
+    ModelNotInstalledError,
+    PackageIndexError,
     PackageNotAvailableError,
-    version_key,
 )
+from translations.models import ModelStore, version_key
 
 
 def test_install_file_lists_both_directions(model_store):
@@ -224,3 +225,9 @@ def test_installed_package_loads_in_argostranslate(model_store):
     package = Package(model_store.get("fr", "en").path)
     assert (package.from_code, package.to_code, package.type) == ("fr", "en", "translate")
     assert package.packaged_sbd_path is None
+
+
+def test_package_errors_are_still_importable_from_models():
+    """``scheduler/cli.py`` imports InvalidPackageError from ``translations.models``."""
+    assert models.InvalidPackageError is errors.InvalidPackageError
+    assert models.PackageNotAvailableError is errors.PackageNotAvailableError

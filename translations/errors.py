@@ -1,6 +1,17 @@
-"""Exceptions raised by the translation layer."""
+"""Exceptions raised by the translation layer.
+
+::
+
+    TranslationError(src, tgt, model)     a pair could not be translated
+      ModelNotInstalledError              (also LookupError) no route for the pair
+    PackageIndexError(url)                the package index could not be read
+      PackageNotAvailableError            (also LookupError) the index has no such pair
+    InvalidPackageError(path, reason)     (a ValueError) not a usable Argos package
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class TranslationError(Exception):
@@ -36,3 +47,19 @@ class PackageIndexError(Exception):
         cause = self.__cause__
         tail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
         return f"{self.message}: {self.url}{tail}"
+
+
+class PackageNotAvailableError(PackageIndexError, LookupError):
+    """The index was read but offers no package for the requested pair."""
+
+
+class InvalidPackageError(ValueError):
+    """A ``.argosmodel`` file (or installed package folder) is not a usable Argos package."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(self.path, reason)
+
+    def __str__(self) -> str:
+        return f"not a usable Argos package: {self.path}: {self.reason}"

@@ -27,29 +27,31 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from translations.errors import ModelNotInstalledError, PackageIndexError
+from translations.errors import (
+    InvalidPackageError,
+    ModelNotInstalledError,
+    PackageIndexError,
+    PackageNotAvailableError,
+)
+
+__all__ = [
+    "PIVOT",
+    "AvailableModel",
+    "InstalledModel",
+    # Raised here; defined in translations.errors, still importable from this module.
+    "InvalidPackageError",
+    "ModelStore",
+    "PackageNotAvailableError",
+    "index_json_url",
+    "read_package_file",
+    "version_key",
+]
 
 #: Pivot language when no direct package exists (Argos publishes most pairs to/from English).
 PIVOT = "en"
 #: Seconds to wait for the index or a package server before giving up (no retries).
 INDEX_TIMEOUT = 10.0
 _REQUIRED_METADATA = ("from_code", "to_code", "package_version")
-
-
-class InvalidPackageError(ValueError):
-    """A ``.argosmodel`` file (or installed package folder) is not a usable Argos package."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(self.path, reason)
-
-    def __str__(self) -> str:
-        return f"not a usable Argos package: {self.path}: {self.reason}"
-
-
-class PackageNotAvailableError(PackageIndexError, LookupError):
-    """The index was read but offers no package for the requested pair."""
 
 
 @dataclass(frozen=True)
