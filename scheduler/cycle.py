@@ -26,13 +26,7 @@ from feeds.render import render_site
 from feeds.render_meta import FeedSettings, LanguageMeta, RenderError
 from feeds.storage import StorageType, TranslationStatus
 from feeds.types import Article, EntryData, Source
-from scheduler.documents import (
-    article_document,
-    document_key,
-    own_language_pending,
-    sanitized,
-    why,
-)
+from scheduler.documents import article_document, document_key, sanitized, why
 from scheduler.metrics import Metrics
 from scheduler.settings import Settings, SourceSettings
 from scheduler.status import Usage
@@ -249,10 +243,11 @@ def _translate_pending(ctx: CycleContext, source_id: str) -> tuple[int, int]:
     translated = failed = 0
     for language in ctx.settings.language_codes:
         context = ctx.translation_context(language)
+        # Own-language articles too: the pipeline keeps their segments already in ``language``
+        # and translates only the quoted ones (a French caption in an English article).
         pending = ctx.storage.get_articles_needing_translation(
-            language, context, source_id=source_id
+            language, context, source_id=source_id, include_own_language=True
         )
-        pending += own_language_pending(ctx.storage, source_id, language, context)
         if not pending:
             continue
         ok, bad = _translate_articles(ctx, pending, language, context)

@@ -1,8 +1,7 @@
 """What of an article is translated, and what of a translation is stored.
 
-Pure helpers of the cycle (no I/O besides the store reads in ``own_language_pending``): an
-article becomes a ``Document`` of the fields a reader sees, and a translation's HTML fields are
-sanitised again before they are kept.
+Pure helpers of the cycle (no I/O): an article becomes a ``Document`` of the fields a reader
+sees, and a translation's HTML fields are sanitised again before they are kept.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import json
 from collections.abc import Iterable
 
 from feeds.sanitize import sanitize_html
-from feeds.storage import StorageType, TranslationStatus, same_language
 from feeds.types import Article
 from translations.types import DocField, Document, FieldKind, TranslatedDocument
 
@@ -37,30 +35,6 @@ def article_document(article: Article, declared: str | None = None) -> Document:
 
 def document_key(article: Article) -> str:
     return json.dumps([article.source_id, article.data.upstream_id])
-
-
-def own_language_pending(
-    storage: StorageType, source_id: str, language: str, context: str
-) -> list[Article]:
-    """Articles declared in ``language`` itself whose row for it is missing or out of date.
-
-    The store never lists these as needing a translation, yet they may quote another language
-    (a French caption in an English article) that the reader of this language needs translated;
-    the pipeline keeps every segment already in ``language`` and translates only the others.
-    """
-    stale = []
-    for article in storage.get_articles(source_id):
-        if not same_language(article.data.language, language):
-            continue
-        record = storage.get_translation(source_id, article.data.upstream_id, language)
-        current = (
-            record is not None
-            and record.status is TranslationStatus.DONE
-            and (record.content_hash, record.context) == (article.content_hash, context)
-        )
-        if not current:
-            stale.append(article)
-    return stale
 
 
 def sanitized(

@@ -147,7 +147,9 @@ def snapshot(
         LanguageStatus(
             code,
             items=len(storage.get_localized(code)),
-            untranslated=len(storage.get_articles_needing_translation(code, context)),
+            untranslated=len(
+                storage.get_articles_needing_translation(code, context, include_own_language=True)
+            ),
             failed=counts.get(code, {}).get("failed", 0),
             usage=usage.get(code, Usage()),
         )

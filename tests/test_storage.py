@@ -171,6 +171,21 @@ def test_articles_in_the_target_language_need_no_translation(store: Storage):
     assert _needing(store) == ["fr"]
 
 
+def test_own_language_articles_are_listed_when_asked_until_translated(store: Storage):
+    """An English article may quote French: the cycle asks for it too, in one query."""
+    store.upsert_entries("s", [entry("en", language="en-GB"), entry("fr")], T0)
+
+    def needing() -> list[str]:
+        found = store.get_articles_needing_translation("en", "ctx", include_own_language=True)
+        return sorted(article.data.upstream_id for article in found)
+
+    assert needing() == ["en", "fr"]
+    _translate(store, "en")
+    assert needing() == ["fr"]
+    assert sorted(a.data.upstream_id for a in store.get_articles_needing_translation(
+        "en", "new glossary", include_own_language=True)) == ["en", "fr"]  # fmt: skip
+
+
 def test_gone_articles_need_no_translation(store: Storage):
     store.upsert_entries("s", [entry("a")], T0)
     store.upsert_entries("s", [], T1)

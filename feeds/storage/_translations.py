@@ -26,13 +26,19 @@ class TranslationsMixin(StorageBase):
     """``StorageType``'s translation methods."""
 
     def get_articles_needing_translation(
-        self, language: str, context: str, *, source_id: str | None = None
+        self,
+        language: str,
+        context: str,
+        *,
+        source_id: str | None = None,
+        include_own_language: bool = False,
     ) -> list[Article]:
         """Present articles with no usable translation into ``language``, newest first.
 
         Needing one means: no row, or the article changed since (hash), or the glossary/model
         changed (``context``), or the row is pending/failed. Articles declared in ``language``
-        itself never need one.
+        itself are left out unless ``include_own_language``: they may quote another language
+        (a French caption in an English article) that this language's reader needs translated.
         """
         query = (
             sa.select(articles)
@@ -50,7 +56,11 @@ class TranslationsMixin(StorageBase):
         query = filter_articles(query, source_id, include_gone=False)
         rows = self._read(f"articles needing {language!r}", query)
         found = (article_from_row(row) for row in rows)
-        return [article for article in found if not same_language(article.data.language, language)]
+        return [
+            article
+            for article in found
+            if include_own_language or not same_language(article.data.language, language)
+        ]
 
     def save_translation(
         self,

@@ -146,7 +146,12 @@ class StorageType(Protocol):
 
     # translations
     def get_articles_needing_translation(
-        self, language: str, context: str, *, source_id: str | None = None
+        self,
+        language: str,
+        context: str,
+        *,
+        source_id: str | None = None,
+        include_own_language: bool = False,
     ) -> list[Article]: ...
     def save_translation(
         self,
