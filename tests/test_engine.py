@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.models import repackage
 from translations.engine import (
     ArgosTranslator,
     EngineSettings,
@@ -31,47 +30,6 @@ SEED_EN = [
 ]
 
 
-def repackage(
-    original: Path, out_dir: Path, from_code: str, to_code: str, *, model_bin: bytes | None = None
-) -> Path:
-    """A copy of a test package labelled for another pair (optionally with a broken model).
-
-    The weights are the real test model's: relabelling en->fr as en->de gives the store a
-    genuine two-hop route fr->en->de whose end result must be the original French.
-    """
-    name = f"translate-{from_code}_{to_code}-relabelled"
-    target = out_dir / f"{name}.argosmodel"
-    with zipfile.ZipFile(original) as source, zipfile.ZipFile(target, "w") as copy:
-        for member in source.infolist():
-            data = source.read(member)
-            inner = member.filename.split("/", 1)[1]
-            if inner == "metadata.json":
-                metadata = json.loads(data)
-                metadata.update(from_code=from_code, to_code=to_code, package_name=name)
-                data = json.dumps(metadata).encode()
-            elif inner == "model/model.bin" and model_bin is not None:
-                data = model_bin
-            copy.writestr(f"{name}/{inner}", data)
-    return target
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
-    """fr->en and en->fr test packages, plus en->fr relabelled en->de (a pivot for fr->de)."""
-    store = ModelStore(tmp_path_factory.mktemp("engine-models"))
-    store.install_file(package_path("fr", "en"))
-    store.install_file(package_path("en", "fr"))
-    relabelled = repackage(package_path("en", "fr"), tmp_path_factory.mktemp("zips"), "en", "de")
-    store.install_file(relabelled)
-    return store
-
-
-@pytest.fixture(scope="module")
-def translator(store: ModelStore) -> ArgosTranslator:
-    """One translator for the module: models load once, as they would in the service."""
-    return ArgosTranslator(store)
-
-
 def test_seed_caption_sentences_translate_to_the_corpus_english(
     translator: ArgosTranslator,
 ) -> None:
@@ -90,9 +48,9 @@ def test_default_settings_reproduce_every_corpus_pair_without_truncation(
     assert wrong == []
 
 
-def test_argos_decoding_settings_cut_some_corpus_outputs_short(store: ModelStore) -> None:
+def test_argos_decoding_settings_cut_some_corpus_outputs_short(model_store: ModelStore) -> None:
     """The failure the defaults prevent: beam 4, patience 1, Argos's length penalty 0.2."""
-    argos_like = ArgosTranslator(store, EngineSettings(patience=1, length_penalty=0.2))
+    argos_like = ArgosTranslator(model_store, EngineSettings(patience=1, length_penalty=0.2))
     pairs = read_corpus()
     outputs = argos_like.translate([fr for fr, _ in pairs], "fr", "en")
     wrong = [(out, en) for out, (_, en) in zip(outputs, pairs, strict=True) if out != en]
@@ -100,34 +58,36 @@ def test_argos_decoding_settings_cut_some_corpus_outputs_short(store: ModelStore
     assert sum(len(out) < len(en) for out, en in wrong) > len(wrong) / 2
 
 
-def test_order_is_kept_across_many_small_batches(store: ModelStore) -> None:
+def test_order_is_kept_across_many_small_batches(model_store: ModelStore) -> None:
     pairs = read_corpus()
     random.Random(7).shuffle(pairs)
     pairs = pairs[:50]
-    small = ArgosTranslator(store, EngineSettings(max_batch_size=3, beam_size=1))
+    small = ArgosTranslator(model_store, EngineSettings(max_batch_size=3, beam_size=1))
     outputs = small.translate([fr for fr, _ in pairs], "fr", "en")
     assert outputs == [en for _, en in pairs]
     assert (small.stats.calls, small.stats.batches, small.stats.segments) == (1, 17, 50)
 
 
-def test_blank_texts_come_back_empty_without_model_calls(store: ModelStore) -> None:
-    fresh = ArgosTranslator(store)
-    assert fresh.translate(["", "  "], "fr", "en") == ["", ""]
-    assert fresh.translate([], "fr", "en") == []
-    assert fresh.stats.calls == 0
-    assert fresh.translate(["", SEED_FR[0], " "], "fr", "en") == ["", SEED_EN[0], ""]
-    assert (fresh.stats.calls, fresh.stats.segments) == (1, 1)
+def test_blank_texts_come_back_empty_without_model_calls(translator: ArgosTranslator) -> None:
+    assert translator.translate(["", "  "], "fr", "en") == ["", ""]
+    assert translator.translate([], "fr", "en") == []
+    assert translator.stats.calls == 0
+    assert translator.translate(["", SEED_FR[0], " "], "fr", "en") == ["", SEED_EN[0], ""]
+    assert (translator.stats.calls, translator.stats.segments) == (1, 1)
 
 
-def test_model_id_names_package_and_version_joined_for_a_pivot(translator: ArgosTranslator) -> None:
+def test_model_id_names_package_and_version_joined_for_a_pivot(
+    pivot_model_store: ModelStore,
+) -> None:
+    translator = ArgosTranslator(pivot_model_store)
     assert translator.model_id("fr", "en") == "translate-fr_en-lingofeed_test@1.0"
     assert translator.model_id("fr", "de") == (
         "translate-fr_en-lingofeed_test@1.0+translate-en_de-relabelled@1.0"
     )
 
 
-def test_pivot_translates_through_every_hop(store: ModelStore) -> None:
-    pivot = ArgosTranslator(store)
+def test_pivot_translates_through_every_hop(pivot_model_store: ModelStore) -> None:
+    pivot = ArgosTranslator(pivot_model_store)
     aligned = pivot.translate_aligned(SEED_FR, "fr", "de")
     assert [result.text for result in aligned] == SEED_FR
     assert (pivot.stats.calls, pivot.stats.segments) == (2, 4)
@@ -157,10 +117,15 @@ def test_missing_pair_raises_model_not_installed(translator: ArgosTranslator) ->
 
 
 def test_broken_model_raises_translation_error_naming_the_package(tmp_path: Path) -> None:
-    broken = repackage(package_path("fr", "en"), tmp_path, "fr", "en", model_bin=b"not a model")
+    broken = repackage(
+        package_path("fr", "en"),
+        tmp_path / "broken.argosmodel",
+        files={"model/model.bin": b"not a model"},
+        package_name="translate-fr_en-broken",
+    )
     store = ModelStore(tmp_path / "models")
     store.install_file(broken)
-    with pytest.raises(TranslationError, match=r"fr->en with translate-fr_en-relabelled@1\.0"):
+    with pytest.raises(TranslationError, match=r"fr->en with translate-fr_en-broken@1\.0"):
         ArgosTranslator(store).translate(["Bonjour."], "fr", "en")
 
 

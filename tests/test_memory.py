@@ -6,7 +6,6 @@ import sqlite3
 import threading
 import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,28 +22,16 @@ CLOSURE_EN = AlignedTranslation(
 )
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'tm.sqlite'}"
-
-
-@pytest.fixture
-def memory(db_url: str) -> Iterator[SqlTranslationMemory]:
-    engine = open_engine(db_url, [TM_SCHEMA])
-    yield SqlTranslationMemory(engine)
-    engine.dispose()
-
-
 def test_stored_translation_and_alignment_come_back(memory: SqlTranslationMemory) -> None:
     memory.put_many({CLOSURE: CLOSURE_EN})
     assert memory.get_many([CLOSURE]) == {CLOSURE: CLOSURE_EN}
 
 
-def test_rows_survive_reopening_the_file(db_url: str) -> None:
-    engine = open_engine(db_url, [TM_SCHEMA])
+def test_rows_survive_reopening_the_file(tm_url: str) -> None:
+    engine = open_engine(tm_url, [TM_SCHEMA])
     SqlTranslationMemory(engine).put_many({CLOSURE: CLOSURE_EN})
     engine.dispose()
-    engine = open_engine(db_url, [TM_SCHEMA])
+    engine = open_engine(tm_url, [TM_SCHEMA])
     assert SqlTranslationMemory(engine).get_many([CLOSURE]) == {CLOSURE: CLOSURE_EN}
     engine.dispose()
 
@@ -86,12 +73,12 @@ def test_bulk_put_and_get_beyond_one_statement(memory: SqlTranslationMemory) -> 
     assert memory.get_many(rows) == rows
 
 
-def test_concurrent_puts_of_the_same_rows_are_harmless(db_url: str) -> None:
+def test_concurrent_puts_of_the_same_rows_are_harmless(tm_url: str) -> None:
     rows = {
         TMKey(f"Phrase {i}.", "fr", "en", MODEL): AlignedTranslation(f"Sentence {i}.")
         for i in range(300)
     }
-    engines = [open_engine(db_url, [TM_SCHEMA]) for _ in range(4)]
+    engines = [open_engine(tm_url, [TM_SCHEMA]) for _ in range(4)]
     errors: list[BaseException] = []
 
     def put(engine: sa.Engine) -> None:
@@ -113,7 +100,7 @@ def test_concurrent_puts_of_the_same_rows_are_harmless(db_url: str) -> None:
         engine.dispose()
 
 
-def test_a_failed_put_stores_nothing(memory: SqlTranslationMemory, db_url: str) -> None:
+def test_a_failed_put_stores_nothing(memory: SqlTranslationMemory, tm_url: str) -> None:
     good = TMKey("Bonjour.", "fr", "en", MODEL)
     bad = TMKey("Au revoir.", "fr", "en", MODEL)
     with pytest.raises(sa.exc.IntegrityError):
@@ -122,19 +109,19 @@ def test_a_failed_put_stores_nothing(memory: SqlTranslationMemory, db_url: str) 
 
 
 @pytest.fixture
-def locked_memory(db_url: str) -> Iterator[SqlTranslationMemory]:
+def locked_memory(tm_url: str) -> Iterator[SqlTranslationMemory]:
     """A TM whose database another connection holds exclusively.
 
     The TM's one pooled connection is opened first (opening runs pragmas that would wait 10 s
     on the lock) and told to wait only 50 ms, so the test fails fast. It also leaves WAL mode,
     where readers are never blocked, so that reads meet the lock as well as writes.
     """
-    engine = open_engine(db_url, [TM_SCHEMA])
+    engine = open_engine(tm_url, [TM_SCHEMA])
     SqlTranslationMemory(engine).put_many({CLOSURE: CLOSURE_EN})
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA busy_timeout=50")
         conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
-    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder = sqlite3.connect(tm_url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("DELETE FROM translation_memory WHERE 0")
     yield SqlTranslationMemory(engine)

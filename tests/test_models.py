@@ -165,34 +165,21 @@ def test_route_prefers_the_direct_package(model_store):
     assert [m.to_code for m in model_store.route("fr", "en")] == ["en"]
 
 
-@pytest.fixture
-def store_with_en_de(tmp_path, model_store, test_packages):
-    """Adds an en->de package (the en->fr weights relabelled: routing reads only metadata)."""
-    relabelled = repackage(
-        test_packages["en", "fr"],
-        tmp_path / "en_de.argosmodel",
-        to_code="de",
-        package_name="translate-en_de-relabelled",
-    )
-    model_store.install_file(relabelled)
-    return model_store
-
-
-def test_packages_sharing_a_folder_name_stay_installed_side_by_side(store_with_en_de):
-    pairs = [(m.from_code, m.to_code) for m in store_with_en_de.list()]
+def test_packages_sharing_a_folder_name_stay_installed_side_by_side(pivot_model_store):
+    pairs = [(m.from_code, m.to_code) for m in pivot_model_store.list()]
     assert pairs == [("en", "de"), ("en", "fr"), ("fr", "en")]
 
 
-def test_route_pivots_through_english(store_with_en_de):
-    route = store_with_en_de.route("fr", "de")
+def test_route_pivots_through_english(pivot_model_store):
+    route = pivot_model_store.route("fr", "de")
     assert [(m.from_code, m.to_code) for m in route] == [("fr", "en"), ("en", "de")]
-    assert store_with_en_de.describe_route("fr", "de") == (
+    assert pivot_model_store.describe_route("fr", "de") == (
         "fr -> en -> de (translate-fr_en-lingofeed_test@1.0 + translate-en_de-relabelled@1.0)"
     )
 
 
-def test_list_rows_show_installed_packages_and_pivots(store_with_en_de):
-    rows = store_with_en_de.list_rows()
+def test_list_rows_show_installed_packages_and_pivots(pivot_model_store):
+    rows = pivot_model_store.list_rows()
     assert rows[0].startswith("en -> de  translate-en_de-relabelled@1.0  ")
     assert rows[-1].startswith("fr -> en -> de (") and rows[-1].endswith("(pivot)")
     assert len(rows) == 4

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from feeds.db import open_engine
 from tests.strategies import ARTICLE, assert_tokens_kept, assert_well_formed, elements
-from translations.engine import ArgosTranslator
-from translations.errors import ModelNotInstalledError
 from translations.glossary import Glossary
-from translations.memory import TM_SCHEMA, SqlTranslationMemory
 from translations.pipeline import TranslationPipeline
-from translations.testmodel import package_path
 from translations.types import DocField, Document, FieldKind
 
 SEED_FR = (
@@ -31,45 +20,6 @@ SEED_EN = (
 )
 TITLE_EN = "UN peacekeepers leave Mali as MINUSMA ends after ten years"
 GLOSSARIES = {("fr", "en"): Glossary({"Tombouctou": "Timbuktu"}, ["MINUSMA"])}
-
-
-@dataclass(frozen=True)
-class Package:
-    path: Path
-    from_code: str
-    to_code: str
-    model_id: str
-
-
-@dataclass(frozen=True)
-class Routes:
-    """Direct routes over the extracted test packages; anything else is not installed."""
-
-    packages: dict[tuple[str, str], Package]
-
-    def route(self, src: str, tgt: str) -> Sequence[Package]:
-        if (src, tgt) not in self.packages:
-            raise ModelNotInstalledError(src, tgt, "no package installed")
-        return (self.packages[(src, tgt)],)
-
-
-@pytest.fixture(scope="module")
-def translator(tmp_path_factory: pytest.TempPathFactory) -> ArgosTranslator:
-    into = tmp_path_factory.mktemp("pipeline-packages")
-    packages = {}
-    for pair in (("fr", "en"), ("en", "fr")):
-        with zipfile.ZipFile(package_path(*pair)) as archive:
-            top = archive.namelist()[0].split("/")[0]
-            archive.extractall(into)
-        metadata = json.loads((into / top / "metadata.json").read_text())
-        model_id = f"{metadata['package_name']}@{metadata['package_version']}"
-        packages[pair] = Package(into / top, pair[0], pair[1], model_id)
-    return ArgosTranslator(Routes(packages))
-
-
-@pytest.fixture
-def memory(tmp_path: Path) -> SqlTranslationMemory:
-    return SqlTranslationMemory(open_engine(f"sqlite:///{tmp_path / 'tm.sqlite'}", [TM_SCHEMA]))
 
 
 @pytest.fixture
