@@ -149,6 +149,8 @@ def run_source(
             )
         )
         report = SourceReport(source.id, True, len(result.new), len(result.changed))
+    if isinstance(outcome, FetchOutcome) and outcome.complete:
+        _delete_expired(ctx, source.id)
     translated, failed = _translate_pending(ctx, source.id)
     report = SourceReport(**{**report.__dict__, "translated": translated, "failed": failed})
     if publish:
@@ -236,6 +238,19 @@ def _record_failure(ctx: CycleContext, source: Source, exc: SourceError, failure
             error=str(exc),
         )
     )
+
+
+def _delete_expired(ctx: CycleContext, source_id: str) -> None:
+    """Forget what upstream dropped more than ``retention_days`` ago (after a complete fetch).
+
+    Only a fetch that succeeded and saw everything upstream lists (a 304 included) confirms an
+    item is still gone; after a failed or partial one nothing is deleted. Until it is deleted a
+    gone item stays in the published feeds (``publish_site``).
+    """
+    before = ctx.clock() - timedelta(days=ctx.settings.retention_days)
+    deleted = ctx.storage.delete_gone(before, source_id=source_id)
+    if deleted:
+        log.info(event("deleted-gone", source=source_id, deleted=deleted, gone_before=before))
 
 
 def _translate_pending(ctx: CycleContext, source_id: str) -> tuple[int, int]:
@@ -367,8 +382,15 @@ def feed_settings(settings: Settings) -> FeedSettings:
 
 
 def publish_site(ctx: CycleContext) -> int:
-    """Render every language from the store and write the files whose bytes changed."""
+    """Render every language from the store and write the files whose bytes changed.
+
+    Items that vanished upstream stay until the retention window deletes them: a feed is a
+    history readers page back through, and most "vanished" items merely fell off the end of
+    upstream's newest-N list (docs/operating.md, "Retention").
+    """
     rendering = feed_settings(ctx.settings)
-    entries = {code: ctx.storage.get_localized(code) for code in rendering.languages}
+    entries = {
+        code: ctx.storage.get_localized(code, include_gone=True) for code in rendering.languages
+    }
     result = publish(ctx.settings.output.directory, render_site(rendering, entries))
     return len(result.changed)

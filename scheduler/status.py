@@ -146,7 +146,7 @@ def snapshot(
     per_language = tuple(
         LanguageStatus(
             code,
-            items=len(storage.get_localized(code)),
+            items=len(storage.get_localized(code, include_gone=True)),
             untranslated=len(
                 storage.get_articles_needing_translation(code, context, include_own_language=True)
             ),

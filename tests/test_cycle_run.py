@@ -1,15 +1,20 @@
-"""The cycle in-process on the real runtime (store, model, publish): broken files, re-sanitising."""
+"""The cycle in-process on the real runtime (store, model, publish): broken files, re-sanitising,
+retention of vanished items."""
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from feeds.types import Article, EntryData
 from scheduler.config import load_settings
 from scheduler.cycle import run_cycle
 from scheduler.documents import article_document, sanitized
 from scheduler.service import open_runtime
+from tests.fixtures.feeds import Reply
 from tests.fixtures.service import make_service_folder
 from translations.types import TranslatedDocument
 
@@ -57,3 +62,63 @@ def test_translated_html_is_sanitised_again_and_plain_text_is_left_to_the_render
     assert "script" not in fields["content"] and "onclick" not in fields["content"]
     assert "javascript:" not in fields["content"]
     assert 'src="https://news.example.org/rel.png"' in fields["content"]
+
+
+def _wire(*titles: str) -> bytes:
+    items = "".join(
+        f"<item><guid>https://wire.example.org/{n}</guid><link>https://wire.example.org/{n}</link>"
+        f"<title>{title}</title><pubDate>Mon, 15 Jan 2024 0{n}:00:00 GMT</pubDate></item>"
+        for n, title in enumerate(titles, 1)
+    )
+    return WIRE.replace(b"</channel>", items.encode() + b"</channel>")
+
+
+def _published_links(public: Path) -> set[str]:
+    feed = json.loads((public / "en" / "feed.json").read_bytes())
+    return {item["url"] for item in feed["items"]}
+
+
+def test_a_vanished_item_stays_published_through_retention_and_only_a_good_fetch_deletes_it(
+    feed_server, tmp_path
+):
+    flag = "Le drapeau des Nations unies est descendu au camp de Tombouctou."
+    traders = "Les commerçants vendent du sel, du riz et des tissus."
+    config = make_service_folder(tmp_path, feed_server.add("/wire.xml", _wire(flag, traders)))
+    settings = load_settings(config)
+    assert settings.retention_days == 30
+    t0 = datetime(2024, 2, 1, tzinfo=UTC)
+    market = tmp_path / "articles" / "tombouctou-marche.md"
+    camp = tmp_path / "articles" / "tombouctou-camp-remis.md"
+    camp_text = camp.read_text(encoding="utf-8")
+    wire_2, market_link = (
+        "https://wire.example.org/2",
+        "https://news.example.org/2024/01/tombouctou-marche",
+    )
+
+    with open_runtime(settings) as runtime:
+
+        def cycle(days: float) -> set[str]:
+            at = t0 + timedelta(days=days)
+            run_cycle(replace(runtime.context(settings), clock=lambda: at))
+            return _published_links(tmp_path / "public")
+
+        assert {wire_2, market_link} <= cycle(0)
+        feed_server.add("/wire.xml", _wire(flag))  # item 2 vanishes upstream
+        market.unlink()  # and so does one article file
+        assert {wire_2, market_link} <= cycle(1)
+        assert runtime.storage.get_article("wire", wire_2).gone_since == t0 + timedelta(days=1)
+        assert {wire_2, market_link} <= cycle(30)  # still inside the 30-day window
+        # past the window, but the feed fails and the directory reads only partly
+        feed_server.handle("/wire.xml", lambda _request: Reply(500, b"down"))
+        camp.write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+        assert {wire_2, market_link} <= cycle(40)
+        assert runtime.storage.get_article("wire", wire_2) is not None
+        # good fetches again: both are deleted and leave the feeds
+        feed_server.add("/wire.xml", _wire(flag))
+        camp.write_text(camp_text, encoding="utf-8")
+        links = cycle(41)
+        assert wire_2 not in links and market_link not in links
+        assert "https://wire.example.org/1" in links
+        assert runtime.storage.get_article("wire", wire_2) is None
+        assert runtime.storage.get_article("articles", "tombouctou-marche") is None
+        assert runtime.storage.get_translation("wire", wire_2, "en") is None

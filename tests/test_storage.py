@@ -125,6 +125,15 @@ def test_delete_gone_removes_articles_past_retention_with_translations(store: St
     assert store.get_translation("s", "a", "en") is None
 
 
+def test_delete_gone_of_one_source_leaves_the_others(store: Storage):
+    store.upsert_entries("s", [entry("a")], T0)
+    store.upsert_entries("t", [entry("b")], T0)
+    store.upsert_entries("s", [], T1)
+    store.upsert_entries("t", [], T1)
+    assert store.delete_gone(T2, source_id="s") == 1
+    assert [a.data.upstream_id for a in store.get_articles("t", include_gone=True)] == ["b"]
+
+
 def test_articles_are_newest_first(store: Storage):
     old = entry("old", published=T0)
     new = entry("new", published=T1)

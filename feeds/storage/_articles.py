@@ -145,14 +145,21 @@ class ArticlesMixin(StorageBase):
         )
         return [article_from_row(row) for row in self._read("articles", query)]
 
-    def delete_gone(self, before: datetime) -> int:
-        """Delete articles (and their translations) gone before ``before``; return how many."""
+    def delete_gone(self, before: datetime, *, source_id: str | None = None) -> int:
+        """Delete articles (and their translations) gone before ``before``; return how many.
+
+        ``source_id`` limits it to one source, so a source whose fetches fail keeps its gone
+        articles: nobody has checked that they are still gone.
+        """
+        query = (
+            sa.delete(articles)
+            .where(articles.c.gone_since.is_not(None))
+            .where(articles.c.gone_since < before)
+        )
+        if source_id is not None:
+            query = query.where(of_source(source_id))
         with self._write("articles (deleting gone ones)") as conn:
-            result = conn.execute(
-                sa.delete(articles)
-                .where(articles.c.gone_since.is_not(None))
-                .where(articles.c.gone_since < before)
-            )
+            result = conn.execute(query)
             _delete_orphan_translations(conn)
         return int(result.rowcount)
 
