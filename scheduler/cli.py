@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "once",
         help="fetch, translate and publish every source once, then exit (for cron)",
-        description="Exit status 1 if any source failed (the others are still published).",
+        description="Exit status 1 if any source failed or any item could not be translated "
+        "(everything else is still published).",
     )
     commands.add_parser(
         "check",
@@ -179,9 +180,13 @@ def _once(settings: Settings) -> int:
 
     with open_runtime(settings) as runtime:
         reports = run_cycle(runtime.context(settings))
-    failed = [report for report in reports if report.error]
-    for report in failed:
-        print(f"lingofeed: source {report.source_id!r} failed: {report.error}", file=sys.stderr)
+    failed = False
+    for report in reports:
+        if report.error:
+            print(f"lingofeed: source {report.source_id!r} failed: {report.error}", file=sys.stderr)
+        for problem in report.problems:
+            print(f"lingofeed: source {report.source_id!r}: {problem}", file=sys.stderr)
+        failed = failed or bool(report.error or report.problems)
     return 1 if failed else 0
 
 

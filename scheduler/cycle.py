@@ -4,7 +4,8 @@ The published feeds are always rendered from the store, never from what was just
 publishing replaces files atomically: a crash at any point leaves the previous feeds intact and
 the next cycle picks up what is still pending. A failing source is recorded on its row with an
 exponential backoff and never stops the other sources. Every event is one grep-able log line,
-``source=<id> lang=<xx> event=<...> key=value...``.
+``source=<id> lang=<xx> event=<...> key=value...``. The translation step lives in
+``scheduler.translating``.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from feeds.parse import parse_feed
 from feeds.publish import PublishError, publish
 from feeds.render import render_site
 from feeds.render_meta import FeedSettings, LanguageMeta, RenderError
-from feeds.storage import StorageType, TranslationStatus
-from feeds.types import Article, EntryData, Source
-from scheduler.documents import article_document, document_key, sanitized, why
+from feeds.storage import StorageType
+from feeds.types import EntryData, Source
+from scheduler.events import event
 from scheduler.metrics import Metrics
 from scheduler.settings import Settings, SourceSettings
 from scheduler.status import Usage
-from translations.errors import TranslationError
+from scheduler.translating import translate_pending
 from translations.types import Document, TranslatedDocument
 
 log = logging.getLogger("lingofeed.cycle")
@@ -38,17 +39,6 @@ log = logging.getLogger("lingofeed.cycle")
 #: First retry after a failed fetch; doubles per consecutive failure up to ``MAX_BACKOFF``.
 BASE_BACKOFF = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=6)
-
-
-def event(name: str, *, source: str = "-", lang: str = "-", **fields: object) -> str:
-    """``source=<id> lang=<xx> event=<name> k=v ...``: one line an operator can grep."""
-    tail = "".join(f" {key}={_quote(value)}" for key, value in fields.items())
-    return f"source={source} lang={lang} event={name}{tail}"
-
-
-def _quote(value: object) -> str:
-    text = str(value)
-    return json.dumps(text, ensure_ascii=False) if not text or " " in text or '"' in text else text
 
 
 @dataclass
@@ -97,6 +87,8 @@ class SourceReport:
     failed: int = 0
     files_written: int = 0
     error: str | None = None
+    #: One line per language with untranslated items: ``de: 3 items not translated: <why>``.
+    problems: tuple[str, ...] = ()
 
 
 def backoff(failures: int, retry_after: float | None = None) -> timedelta:
@@ -151,8 +143,15 @@ def run_source(
         report = SourceReport(source.id, True, len(result.new), len(result.changed))
     if isinstance(outcome, FetchOutcome) and outcome.complete:
         _delete_expired(ctx, source.id)
-    translated, failed = _translate_pending(ctx, source.id)
-    report = SourceReport(**{**report.__dict__, "translated": translated, "failed": failed})
+    outcomes = translate_pending(ctx, source.id)
+    report = SourceReport(
+        **{
+            **report.__dict__,
+            "translated": sum(outcome.done for outcome in outcomes),
+            "failed": sum(outcome.failed for outcome in outcomes),
+            "problems": tuple(p for outcome in outcomes if (p := outcome.problem())),
+        }
+    )
     if publish:
         report = _with_files(report, _publish(ctx, source.id))
     ctx.metrics.observe_source_cycle(source.id, time.perf_counter() - started)
@@ -251,107 +250,6 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
     deleted = ctx.storage.delete_gone(before, source_id=source_id)
     if deleted:
         log.info(event("deleted-gone", source=source_id, deleted=deleted, gone_before=before))
-
-
-def _translate_pending(ctx: CycleContext, source_id: str) -> tuple[int, int]:
-    """Translate this source's articles that lack a current translation, language by language."""
-    translated = failed = 0
-    for language in ctx.settings.language_codes:
-        context = ctx.translation_context(language)
-        # Own-language articles too: the pipeline keeps their segments already in ``language``
-        # and translates only the quoted ones (a French caption in an English article).
-        pending = ctx.storage.get_articles_needing_translation(
-            language, context, source_id=source_id, include_own_language=True
-        )
-        if not pending:
-            continue
-        ok, bad = _translate_articles(ctx, pending, language, context)
-        translated, failed = translated + ok, failed + bad
-    return translated, failed
-
-
-def _translate_articles(
-    ctx: CycleContext, pending: Sequence[Article], language: str, context: str
-) -> tuple[int, int]:
-    by_key = {document_key(article): article for article in pending}
-    source_id = pending[0].source_id
-    declared = next(
-        (s.source.language for s in ctx.settings.sources if s.source.id == source_id), None
-    )
-    documents = [article_document(article, declared) for article in pending]
-    by_document = {document.key: document for document in documents}
-    before = ctx.usage()
-    try:
-        results = ctx.translate(documents, language)
-    except TranslationError as exc:  # keep the published versions; retry next cycle
-        log.exception(event("translate-crashed", source=source_id, lang=language, error=exc))
-        for article in pending:
-            _mark(ctx, article, language, context, TranslationStatus.FAILED, str(exc))
-        return 0, len(pending)
-    finally:
-        used = ctx.usage() - before
-        ctx.record_usage(language, used)
-        log.info(
-            event(
-                "cycle-usage",
-                source=source_id,
-                lang=language,
-                model_calls=used.model_calls,
-                segments=used.model_segments,
-                tm_hits=used.tm_hits,
-            )
-        )
-    ok = bad = 0
-    now = ctx.clock()
-    for result in results:
-        article = by_key[result.key]
-        if result.complete:
-            ctx.storage.save_translation(
-                article.source_id,
-                article.data.upstream_id,
-                language,
-                fields=sanitized(result, by_document[result.key], article.data.link),
-                content_hash=article.content_hash,
-                context=context,
-                now=now,
-                source_language=result.source_language,
-                machine_translated=result.machine_translated,
-            )
-            ok += 1
-        else:
-            _mark(ctx, article, language, context, TranslationStatus.FAILED, why(result.problems))
-            bad += 1
-    ctx.metrics.translated(language, ok, bad)
-    log.info(event("translated", source=source_id, lang=language, done=ok, failed=bad))
-    return ok, bad
-
-
-def _mark(
-    ctx: CycleContext,
-    article: Article,
-    language: str,
-    context: str,
-    status: TranslationStatus,
-    error: str,
-) -> None:
-    ctx.storage.set_translation_status(
-        article.source_id,
-        article.data.upstream_id,
-        language,
-        status=status,
-        content_hash=article.content_hash,
-        context=context,
-        error=error,
-    )
-    log.warning(
-        event(
-            "translation-failed",
-            source=article.source_id,
-            lang=language,
-            item=article.data.upstream_id,
-            error=error,
-        )
-    )
 
 
 def _publish(ctx: CycleContext, source_id: str) -> int:

@@ -55,5 +55,18 @@ def sanitized(
 
 
 def why(problems: Iterable[str]) -> str:
-    listed = list(problems)
+    """The pipeline's ``field: reason`` problems, one reason each with the fields it hit.
+
+    A missing model fails every field for the same reason: ``title, summary: no installed
+    model ...`` says it once. At most three reasons, then how many more.
+    """
+    fields_by_reason: dict[str, list[str]] = {}
+    for problem in problems:
+        name, colon, reason = problem.partition(": ")
+        name, reason = (name, reason) if colon else ("", problem)
+        fields_by_reason.setdefault(reason, []).append(name)
+    listed = [
+        f"{', '.join(names)}: {reason}" if all(names) else reason
+        for reason, names in fields_by_reason.items()
+    ]
     return "; ".join(listed[:3]) + (f" (+{len(listed) - 3} more)" if len(listed) > 3 else "")

@@ -33,7 +33,8 @@ from starlette.routing import Route
 from feeds.server import ServerThread, create_app, install_token_redaction
 from scheduler import status
 from scheduler.config import load_settings
-from scheduler.cycle import event, run_source
+from scheduler.cycle import run_source
+from scheduler.events import event
 from scheduler.runtime import Runtime, open_runtime
 from scheduler.settings import ConfigError, Schedule, Settings, SourceSettings
 

@@ -107,6 +107,8 @@ class LanguageStatus:
     untranslated: int
     failed: int
     usage: Usage
+    #: Why translations into this language failed (one of the reasons), e.g. a missing model.
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def snapshot(
     """
     states = {state.id: state for state in storage.get_sources()}
     rows = tuple(_source_status(i, states.get(i.id), next_runs.get(i.id)) for i in sources)
-    counts = storage.get_counts().translations
+    counts = storage.get_counts()
     usage = get_usage(engine)
     per_language = tuple(
         LanguageStatus(
@@ -150,8 +152,9 @@ def snapshot(
             untranslated=len(
                 storage.get_articles_needing_translation(code, context, include_own_language=True)
             ),
-            failed=counts.get(code, {}).get("failed", 0),
+            failed=counts.translations.get(code, {}).get("failed", 0),
             usage=usage.get(code, Usage()),
+            error=counts.errors.get(code),
         )
         for code, context in languages.items()
     )
@@ -207,12 +210,12 @@ def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
     u = lang.usage
     return (lang.code, str(lang.items), str(lang.untranslated), str(lang.failed),
             _rate(u.hit_rate, "{:.0%}"), _rate(u.segments_per_second, "{:.1f}"),
-            str(u.model_calls))  # fmt: skip
+            str(u.model_calls), lang.error or "")  # fmt: skip
 
 
 _SOURCE_HEAD = ("source", "location", "schedule", "last fetch", "result", "next run", "error")
 _LANGUAGE_HEAD = ("language", "items", "untranslated", "failed", "TM hit rate", "segments/s",
-                  "model calls")  # fmt: skip
+                  "model calls", "error")  # fmt: skip
 
 
 def as_text(status: StatusSnapshot) -> str:
@@ -251,6 +254,7 @@ th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:
 th{background:#f2f2f2;white-space:nowrap}td{white-space:nowrap}
 .sources td:nth-child(2),.sources td:nth-child(7){white-space:normal;overflow-wrap:anywhere}
 .languages td+td,.languages th+th{text-align:right;font-variant-numeric:tabular-nums}
+.languages td:nth-child(8){text-align:left;white-space:normal;overflow-wrap:anywhere;color:#a51d1d}
 .source-error td,.source-disabled td{background:#fde8e8}
 .source-error td:nth-child(5),.source-disabled td:nth-child(5){color:#a51d1d;font-weight:600}
 .source-ok td:nth-child(5){color:#176f2c;font-weight:600}

@@ -9,8 +9,9 @@ import pytest
 from feeds.types import Article, EntryData, Media
 
 pytest.importorskip("feeds.files", reason="feeds/files.py (article directories) not landed yet")
-from scheduler.cycle import backoff, event
-from scheduler.documents import article_document
+from scheduler.cycle import backoff
+from scheduler.documents import article_document, why
+from scheduler.events import event
 from translations.types import FieldKind
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -47,3 +48,10 @@ def test_article_document_has_every_field_a_reader_sees():
         "media.0.alt": FieldKind.TEXT,
     }
     assert article_document(article, declared="en").language == "en"
+
+
+def test_why_says_each_reason_once_with_the_fields_it_hit():
+    missing = "no installed model translates fr to de"
+    problems = [f"title: {missing}", f"content: {missing}", "media.0.alt: tag lost", "odd"]
+    assert why(problems) == f"title, content: {missing}; media.0.alt: tag lost; odd"
+    assert why([f"f{n}: reason {n}" for n in range(5)]).endswith("f2: reason 2 (+2 more)")

@@ -224,6 +224,21 @@ def test_failed_status_keeps_earlier_fields(store: Storage):
     assert record.fields == {"title": "The title"}
 
 
+def test_an_untranslated_edit_shows_the_last_translation_without_its_new_text(store: Storage):
+    store.upsert_entries("s", [entry("a", summary="<p>Résumé</p>")], T0)
+    _translate(store, "a", fields={"title": "The title", "summary": "<p>Summary</p>"})
+    edit = entry("a", "Nouveau titre", summary="<p>Nouveau</p>", content="<p>Ajout</p>",
+                 media=(Media("https://x/1.jpg", caption="Légende", alt="Texte"),))  # fmt: skip
+    store.upsert_entries("s", [edit], T1)
+    failed = TranslationStatus.FAILED
+    store.set_translation_status(
+        "s", "a", "en", status=failed, content_hash=edit.content_hash(), context="ctx", error="x"
+    )
+    [shown] = store.get_localized("en")
+    assert (shown.title, shown.summary, shown.content) == ("The title", "<p>Summary</p>", None)
+    assert (shown.media[0].caption, shown.media[0].alt) == (None, None)
+
+
 def test_pending_status_creates_an_empty_row(store: Storage):
     store.upsert_entries("s", [entry("a")], T0)
     store.set_translation_status(

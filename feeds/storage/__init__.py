@@ -52,9 +52,18 @@ class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin):
         per_language = sa.select(
             translations.c.language, translations.c.status, sa.func.count()
         ).group_by(translations.c.language, translations.c.status)
+        errors = (
+            sa.select(translations.c.language, sa.func.min(translations.c.error))
+            .where(translations.c.status == TranslationStatus.FAILED.value)
+            .where(translations.c.error.is_not(None))
+            .group_by(translations.c.language)
+        )
         with self._connect("counts") as conn:
             article_counts = {row[0]: int(row[1]) for row in conn.execute(per_source)}
             translation_counts: dict[str, dict[str, int]] = {}
             for language, status, count in conn.execute(per_language):
                 translation_counts.setdefault(language, {})[status] = int(count)
-        return StorageCounts(articles=article_counts, translations=translation_counts)
+            error_by_language = {row[0]: str(row[1]) for row in conn.execute(errors)}
+        return StorageCounts(
+            articles=article_counts, translations=translation_counts, errors=error_by_language
+        )

@@ -237,14 +237,22 @@ def same_language(a: str | None, b: str | None) -> bool:
 def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
     """The article as ``record.language``'s feeds show it: translated fields over the original.
 
-    Fields the translation lacks keep the original text, so a partial translation still renders.
+    Fields the translation lacks keep the original text, so a partial translation still renders
+    — unless the translation is of an older version (an upstream edit could not be translated
+    yet): then a field the edit added is left out rather than shown untranslated, and readers
+    keep the last good translation.
     """
     data, fields = article.data, record.fields
+    stale = record.content_hash != article.content_hash
+
+    def text(name: str, original: str | None) -> str | None:
+        return fields.get(name, None if stale else original)
+
     media = tuple(
         replace(
             item,
-            caption=fields.get(f"media.{index}.caption", item.caption),
-            alt=fields.get(f"media.{index}.alt", item.alt),
+            caption=text(f"media.{index}.caption", item.caption),
+            alt=text(f"media.{index}.alt", item.alt),
         )
         for index, item in enumerate(data.media)
     )
@@ -259,8 +267,8 @@ def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
         original_language=original,
         title=fields.get("title", data.title),
         link=data.link,
-        summary=fields.get("summary", data.summary),
-        content=fields.get("content", data.content),
+        summary=text("summary", data.summary),
+        content=text("content", data.content),
         author=data.author,
         categories=categories,
         media=media,

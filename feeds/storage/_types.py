@@ -93,6 +93,8 @@ class StorageCounts:
     articles: Mapping[str, int] = field(default_factory=dict)
     #: Translation rows per language, per status value (``done``/``pending``/``failed``).
     translations: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: One reason per language that has failed translations (the same one each time asked).
+    errors: Mapping[str, str] = field(default_factory=dict)
 
 
 class StorageType(Protocol):
