@@ -4,6 +4,7 @@ For every case in ``tests/hostile/corpus.py``: fetch over HTTP, parse, store, re
 The case either yields entries or fails with a ``SourceError`` naming the source; it never
 crashes, never hangs (pytest-timeout), never contacts anything an entity points at, and nothing
 executable appears in any published RSS/Atom/JSON/OPML/index.html (checked after parsing).
+A handful of markup cases also go, declared French, through the real fr->en model and the cycle.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ import pytest
 from feeds.errors import FetchError, ParseError, SourceError
 from feeds.fetch import Fetcher
 from feeds.types import Source
+from scheduler.config import load_settings
+from scheduler.cycle import run_cycle
+from scheduler.service import open_runtime
 from tests.fixtures.feeds import FeedServer, Reply
+from tests.fixtures.service import TEST_PACKAGES
 from tests.hostile.corpus import PASSWD_MARKER, SECRET, Case, Expect, cases
 from tests.hostile.pipeline import LANGUAGE, ingest, publish_store
 from tests.hostile.safety import tree_problems, visible_text
 from tests.hostile.upstream import Behaviour, Upstream, gzip_bomb, huge_feed
+from translations.models import ModelStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -74,6 +80,85 @@ def test_hostile_feed_is_published_safely_or_refused_clearly(
         assert text in shown, f"{text!r} must reach the reader as text"
 
 
+#: Scripts, on* handlers, an iframe, javascript: URLs, entity-escaped markup, in every format.
+TRANSLATED_CASES = (
+    *("script-0", "script-3", "script-6", "script-9", "script-15", "url-0", "url-3", "url-4"),
+    *("html-in-title", "escaped-markup-stays-text", "media-content-data-url"),
+    *("content-encoded-script", "atom-xhtml-script", "atom-html-content", "json-feed-hostile"),
+)
+_SCHOOLS = "Les écoles ont rouvert leurs portes en octobre."
+_ROADS = "Les routes vers Gao et Mopti restent dangereuses."
+_TRADERS = "Les commerçants vendent du sel, du riz et des tissus."
+#: The corpus's English filler as French sentences the test model knows (it cannot translate a
+#: lone word such as "x": see test_cycle_failures for what that does to a batch).
+_IN_FRENCH = {
+    "<title>Item</title>": "<title>Le grand marché de Tombouctou est de nouveau animé.</title>",
+    "<title>T</title>": "<title>Le grand marché de Tombouctou est de nouveau animé.</title>",
+    "<p>Before</p>": f"<p>{_TRADERS}</p>",
+    "<p>After</p>": f"<p>{_SCHOOLS}</p>",
+    "<p>Body</p>": f"<p>{_ROADS}</p>",
+    "<p>Full</p>": f"<p>{_SCHOOLS}</p>",
+    ">x<": f">{_SCHOOLS}<",
+    ">y<": f">{_ROADS}<",
+    ">a</p>": f">{_SCHOOLS}</p>",
+    "&gt;ok&lt;": f"&gt;{_ROADS}&lt;",
+    "&lt;/script&gt;s</summary>": f"&lt;/script&gt;{_TRADERS}</summary>",
+    '"title": "text"': f'"title": "{_ROADS}"',
+    "<language>en</language>": "<language>fr</language>",
+    'xml:lang="en"': 'xml:lang="fr"',
+    '"language": "en"': '"language": "fr"',
+}
+_FR_EN = "translate-fr_en-lingofeed_test.argosmodel"
+
+_TRANSLATED_CONFIG = """\
+[service]
+data_dir = "data"
+[models]
+directory = "models"
+[output]
+directory = "public"
+base_url = "https://feeds.example/"
+[languages.en]
+"""
+
+
+def _in_french(case: Case) -> bytes:
+    body = case.body
+    for english, french in _IN_FRENCH.items():
+        body = body.replace(english.encode(), french.encode())
+    return body
+
+
+def test_hostile_french_items_translated_into_english_are_published_safely(
+    feed_server: FeedServer, tmp_path
+):
+    """The translated path: model output and re-inserted tags are sanitised again, so nothing
+    executable reaches the English feeds, and escaped markup stays harmless text."""
+    chosen = [case for case in CASES if case.name in TRANSLATED_CASES]
+    assert len(chosen) == len(TRANSLATED_CASES)
+    feed_server.add("/secret", SECRET, content_type="text/plain")
+    sources = "".join(
+        f'[[sources]]\nid = "{case.name}"\nlanguage = "fr"\nurl = "'
+        + feed_server.add(f"/{case.name}", _in_french(case), content_type=case.content_type)
+        + '"\n'
+        for case in chosen
+    )
+    config = tmp_path / "lingofeed.toml"
+    config.write_text(_TRANSLATED_CONFIG + sources, encoding="utf-8")
+    settings = load_settings(config)
+    ModelStore(settings.models.directory).install_file(TEST_PACKAGES / _FR_EN, progress=False)
+    with open_runtime(settings) as runtime:
+        reports = run_cycle(runtime.context(settings))
+        shown = {entry.source_id for entry in runtime.storage.get_localized("en")}
+    assert [(r.source_id, r.error) for r in reports if r.error] == []
+    assert sum(report.translated for report in reports) >= len(chosen)
+    assert shown == set(TRANSLATED_CASES), "every case must reach the English feed translated"
+    public = tmp_path / "public"
+    assert tree_problems(public) == []
+    published = b"".join(path.read_bytes() for path in public.rglob("*") if path.is_file())
+    assert SECRET.encode() not in published
+
+
 def test_a_parse_error_names_the_source_and_the_reason(feed_server, storage, fetcher):
     url = feed_server.add("/feed", b"<html><body>no feed here</body></html>")
     source = Source(id="broken", url=url, language=LANGUAGE)
@@ -115,6 +200,9 @@ _PEAK_SCRIPT = textwrap.dedent(
     from pathlib import Path
     from feeds.parse import parse_feed
     from feeds.types import Source
+from scheduler.config import load_settings
+from scheduler.cycle import run_cycle
+from scheduler.service import open_runtime
     from tests.hostile.corpus import cases
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wanted = set(sys.argv[1:])
