@@ -167,6 +167,8 @@ class FeedSettings:
             template = defaults.get(entry.language.split("-")[0], defaults["en"])
         original = entry.original_language
         name = language_name(original, entry.language) if original else "?"
+        if not entry.link:
+            template = without_link(template)
         link = (
             f'<a href="{html.escape(entry.link)}">{html.escape(entry.link)}</a>'
             if entry.link
@@ -174,6 +176,22 @@ class FeedSettings:
         )
         text = html.escape(template).replace("{language}", html.escape(name))
         return f'<p class="lingofeed-notice">{text.replace("{link}", link)}</p>'
+
+
+def without_link(template: str) -> str:
+    """A notice template for an entry with no link to its original.
+
+    "Machine-translated from {language}. Read the original: {link}" would end in a dangling
+    "Read the original:"; drop the sentence that holds ``{link}`` (or, in a one-sentence
+    template, the placeholder and the punctuation before it).
+    """
+    if "{link}" not in template:
+        return template
+    head, _, tail = template.partition("{link}")
+    end = head.rfind(". ")
+    if end >= 0:
+        return head[: end + 1] + tail.lstrip(" .")
+    return head.rstrip(" :,;-—") + tail
 
 
 def entry_id(settings: FeedSettings, entry: LocalizedEntry, fmt: str) -> str:

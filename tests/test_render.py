@@ -21,6 +21,7 @@ from feeds.render import (
     render_language,
     render_site,
 )
+from feeds.render_meta import without_link
 from feeds.types import LocalizedEntry, Media
 from tests.feedrules import (
     ATOM,
@@ -238,6 +239,19 @@ def test_an_original_with_translated_passages_says_only_some_were_translated():
     configured = make_settings(meta={"en": LanguageMeta(notice_partial="<b>Some</b> {language}")})
     body = json.loads(render_site(configured, {"en": [partial]})["en/feed.json"])["items"][0]
     assert "&lt;b&gt;Some&lt;/b&gt; English" in body["content_html"]
+
+
+def test_a_notice_without_an_original_link_has_no_dangling_sentence():
+    assert without_link("Machine-translated from {language}. Read the original: {link}") == (
+        "Machine-translated from {language}."
+    )
+    assert without_link("Traduit de {language} : {link}") == "Traduit de {language}"
+    assert without_link("Translated from {language}.") == "Translated from {language}."
+    entry = make_entry(1, "fr", link=None)
+    body = json.loads(render_site(make_settings(), {"fr": [entry]})["fr/feed.json"])["items"][0]
+    assert body["content_html"].endswith(
+        '<p class="lingofeed-notice">Traduit automatiquement de la version originale (anglais).</p>'
+    )
 
 
 def test_json_summary_is_plain_text_with_blocks_kept_apart():
