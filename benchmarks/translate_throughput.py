@@ -1,46 +1,60 @@
-"""Sentences per second: Argos's ``translate()`` (the baseline) against lingofeed's batched path.
+"""Sentences per second: Argos's ``translate()`` (a), lingofeed's pipeline (b), the raw model (c).
 
-``python benchmarks/translate_throughput.py [--texts 2000]``
+``python benchmarks/translate_throughput.py [--texts 2000] [--repeats 5]``
 
 Corpus: ``--texts`` French texts of 1-3 sentences composed deterministically (seeded) from the
 single-sentence lines of ``translations/testmodel/corpus.tsv``, translated fr -> en with the
-repo's test model. Every figure counts the same sentences (those ``translations.segment``
-finds), and every configuration loads its model before the clock starts.
+repo's test model. Every rate counts the same sentences (those ``translations.segment`` finds),
+and every configuration loads its model before the clock starts.
 
-(a) ``argostranslate.translate.translate()`` per text, as a user calls it: with its defaults,
-    and tuned (beam 1, inter 2, intra 1) through ``ARGOS_*`` variables. Argos reads settings once
-    at import, so each configuration runs in its own subprocess. To run offline, its MiniSBD
-    splitter (which downloads ``fr.onnx`` on first use) is replaced by ``translations.segment``:
-    ``ARGOS_CHUNK_TYPE`` offers no working offline choice (SPACY downloads a model at import,
-    NONE is unimplemented, STANZA downloads its resources), and the test package ships no
-    ``minisbd/`` folder. Everything else (tokenising, decoding, per-text calls) is Argos's own.
-(b) the project's path: ``translations.segment`` + ``ArgosTranslator.translate`` on every
-    sentence (empty memory, no de-duplication); and the full ``TranslationPipeline`` with an
-    empty in-memory translation memory, which de-duplicates (its rate counts all sentences).
-(c) raw ``ctranslate2.Translator.translate_batch`` on pre-tokenised sentences with the same
-    settings as (b): the limit the engine can approach.
+(a) ``argostranslate.translate.translate()`` per text, as a user calls it: with its defaults
+    (the baseline), and tuned (beam 1, inter 2, intra 1) through ``ARGOS_*`` variables. Argos
+    reads settings once at import, so each configuration runs once, in its own subprocess. To
+    run offline, its MiniSBD splitter (which downloads ``fr.onnx`` on first use) is replaced by
+    ``translations.segment``; everything else (tokenising, decoding, per-text calls) is Argos's.
+(b) ``TranslationPipeline.translate`` on one document per text, an empty translation memory
+    each run, and ``deduplicate=False``: every sentence goes through segmentation, HTML or text
+    extraction (even texts are ``<p>`` bodies with a link, odd ones plain summaries), language
+    detection, the engine's one ``translate_aligned`` batch (with word alignment), glossary and
+    token enforcement, inline-tag placement and rebuild. The de-duplicated pipeline (the
+    service's default: each distinct sentence once) is printed on its own line.
+(c) raw ``ctranslate2.Translator.translate_batch`` on pre-tokenised sentences with the engine's
+    own decoding options (``EngineSettings.decoding_options``, no attention): the model alone.
+
+(b) and (c) run at the project's default ``EngineSettings`` and at beam 1, interleaved, in a
+rotating order, ``--repeats`` times; the table gives the median (and the spread).
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from translations.engine import ArgosTranslator, EngineSettings, ModelRouter
+from feeds.db import open_engine
+from translations.engine import ArgosTranslator, EngineSettings, load_model
+from translations.memory import TM_SCHEMA, SqlTranslationMemory
 from translations.models import ModelStore
+from translations.pipeline import TranslationPipeline
 from translations.segment import split_sentences
 from translations.testmodel import package_path, read_corpus
-from translations.types import DocField, Document
+from translations.types import DocField, Document, FieldKind
 
 SRC, TGT = "fr", "en"
 ARGOS_TUNED = {"ARGOS_BEAM_SIZE": "1", "ARGOS_INTER_THREADS": "2", "ARGOS_INTRA_THREADS": "1"}
+SETTINGS = {
+    "defaults (beam 4, patience 2)": EngineSettings(),
+    "beam 1": EngineSettings(beam_size=1, patience=1),
+}
 
 
 def build_texts(count: int, seed: int = 2023) -> list[str]:
@@ -54,16 +68,27 @@ def build_texts(count: int, seed: int = 2023) -> list[str]:
     return [" ".join(rng.sample(sentences, rng.randint(1, 3))) for _ in range(count)]
 
 
-def install_package(packages_dir: Path) -> Path:
-    """Install the fr->en test package with Argos's own installer; return its folder."""
+def build_documents(texts: list[str]) -> list[Document]:
+    """One document per text: even ones an HTML body whose first word is a link, odd ones a
+    plain-text summary (the words, and so the sentences, are the text's either way)."""
+    documents = []
+    for index, text in enumerate(texts):
+        if index % 2:
+            field = DocField(text, FieldKind.TEXT)
+            documents.append(Document(str(index), {"summary": field}, SRC))
+            continue
+        first, _, rest = html.escape(text, quote=False).partition(" ")
+        body = f'<p><a href="https://example.org/{index}">{first}</a> {rest}</p>'
+        documents.append(Document(str(index), {"content": DocField(body, FieldKind.HTML)}, SRC))
+    return documents
+
+
+def install_package(packages_dir: Path) -> None:
+    """Install the fr->en test package with Argos's own installer, for (a)."""
     os.environ["ARGOS_PACKAGES_DIR"] = str(packages_dir)
     import argostranslate.package
 
     argostranslate.package.install_from_path(package_path(SRC, TGT))
-    (installed,) = [
-        p for p in argostranslate.package.get_installed_packages() if p.from_code == SRC
-    ]
-    return Path(installed.package_path)
 
 
 def argos_worker(texts_file: Path) -> None:
@@ -90,126 +115,121 @@ def run_argos(texts_file: Path, packages_dir: Path, env: dict[str, str]) -> floa
     return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
 
 
-def run_engine(texts: list[str], router: ModelRouter, settings: EngineSettings) -> float:
-    """(b) without de-duplication: split every text, translate every sentence in one call."""
-    translator = ArgosTranslator(router, settings)
-    translator.translate(["Bonjour."], SRC, TGT)
-    started = time.perf_counter()
-    sentences = [s for text in texts for s in split_sentences(text, SRC)]
-    translator.translate(sentences, SRC, TGT)
-    return time.perf_counter() - started
+def pipeline_run(
+    documents: list[Document], translator: ArgosTranslator, *, deduplicate: bool
+) -> Callable[[], float]:
+    """(b): one timed ``translate`` call on a fresh, empty in-memory translation memory."""
+
+    def run() -> float:
+        engine = open_engine("sqlite://", [TM_SCHEMA])
+        pipeline = TranslationPipeline(
+            translator, SqlTranslationMemory(engine), languages=[SRC, TGT], deduplicate=deduplicate
+        )
+        started = time.perf_counter()
+        pipeline.translate(documents, [TGT])
+        seconds = time.perf_counter() - started
+        engine.dispose()
+        return seconds
+
+    return run
 
 
-def run_pipeline(texts: list[str], router: ModelRouter, settings: EngineSettings) -> float:
-    """(b) de-duplicated: the full pipeline, documents in, empty memory."""
-    from feeds.db import open_engine
-    from translations.memory import TM_SCHEMA, SqlTranslationMemory
-    from translations.pipeline import TranslationPipeline
+def raw_run(
+    sentences: list[str], package_dir: Path, settings: EngineSettings
+) -> Callable[[], float]:
+    """(c): ``translate_batch`` alone on pre-tokenised sentences, the engine's options."""
+    model = load_model(package_dir, settings)
+    pieces = model.tokenizer.encode(sentences, out_type=str)
+    options = settings.decoding_options()
+    model.translator.translate_batch(pieces[:8], **options)
 
-    translator = ArgosTranslator(router, settings)
-    translator.translate(["Bonjour."], SRC, TGT)
-    engine = open_engine("sqlite://", [TM_SCHEMA])
-    pipeline = TranslationPipeline(translator, SqlTranslationMemory(engine), languages=[SRC, TGT])
-    documents = [Document(str(i), {"title": DocField(t)}, SRC) for i, t in enumerate(texts)]
-    started = time.perf_counter()
-    pipeline.translate(documents, [TGT])
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    return seconds
+    def run() -> float:
+        started = time.perf_counter()
+        model.translator.translate_batch(pieces, **options)
+        return time.perf_counter() - started
+
+    return run
 
 
-def run_raw(texts: list[str], package_dir: Path, settings: EngineSettings) -> float:
-    """(c) ``translate_batch`` alone on pre-tokenised sentences, same options as the engine."""
-    import ctranslate2
-    import sentencepiece
-
-    translator = ctranslate2.Translator(
-        str(package_dir / "model"),
-        device=settings.device,
-        compute_type=settings.compute_type,
-        inter_threads=settings.inter_threads,
-        intra_threads=settings.intra_threads,
-    )
-    tokenizer = sentencepiece.SentencePieceProcessor(
-        model_file=str(package_dir / "sentencepiece.model")
-    )
-    sentences = [s for text in texts for s in split_sentences(text, SRC)]
-    pieces = tokenizer.encode(sentences, out_type=str)
-    options = {
-        "beam_size": settings.beam_size,
-        "patience": settings.patience,
-        "length_penalty": settings.length_penalty,
-        "max_batch_size": settings.max_batch_size,
-        "max_decoding_length": settings.max_decoding_length,
-        "batch_type": "examples",
-        "replace_unknowns": True,
-    }
-    translator.translate_batch(pieces[:8], **options)
-    started = time.perf_counter()
-    translator.translate_batch(pieces, **options)
-    return time.perf_counter() - started
+def measure(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Every run ``repeats`` times, interleaved, the order rotated each round."""
+    names = list(runs)
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            timings[name].append(runs[name]())
+    return timings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3, help="best of N for (b) and (c)")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of (b) and (c)")
+    parser.add_argument("--skip-argos", action="store_true", help="leave out (a)")
     parser.add_argument("--argos-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.argos_worker:
         argos_worker(args.argos_worker)
         return 0
     texts = build_texts(args.texts)
-    sentences = sum(len(split_sentences(t, SRC)) for t in texts)
-    distinct = len({s for t in texts for s in split_sentences(t, SRC)})
+    documents = build_documents(texts)
+    sentences = [s for text in texts for s in split_sentences(text, SRC)]
     with tempfile.TemporaryDirectory(prefix="lingofeed-bench-") as tmp:
         for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
             os.environ[variable] = str(Path(tmp) / variable.lower())  # keep Argos out of ~
-        packages_dir = Path(tmp) / "packages"
-        texts_file = Path(tmp) / "texts.json"
-        texts_file.write_text(json.dumps(texts))
-        install_package(packages_dir)
         store = ModelStore(Path(tmp) / "lingofeed-models")
-        package_dir = store.install_file(package_path(SRC, TGT)).path
-        rows: list[tuple[str, float]] = [
-            ("(a) argos translate() per text, defaults", run_argos(texts_file, packages_dir, {})),
-            (
-                "(a) argos translate() per text, beam 1 inter 2 intra 1",
-                run_argos(texts_file, packages_dir, ARGOS_TUNED),
-            ),
-        ]
-        for label, settings in (
-            ("beam 4 patience 2", EngineSettings()),
-            ("beam 1", EngineSettings(beam_size=1, patience=1)),
-        ):
-            # Interleaved and repeated, best time kept: the machine is shared and noisy.
-            timings: dict[str, list[float]] = {}
-            for _ in range(args.repeats):
-                for name, seconds in (
-                    ("(b) segment + engine", run_engine(texts, store, settings)),
-                    ("(b) pipeline (de-duplicated)", run_pipeline(texts, store, settings)),
-                    ("(c) raw translate_batch", run_raw(texts, package_dir, settings)),
-                ):
-                    timings.setdefault(f"{name}, {label}", []).append(seconds)
-            rows.extend((name, min(values)) for name, values in timings.items())
-    print(
-        f"{len(texts)} texts, {sentences} sentences ({distinct} distinct), fr->en, "
-        f"{os.cpu_count()} CPUs"
-    )
-    print(f"{'configuration':<58} {'seconds':>8} {'sentences/s':>12}")
-    rate = {label: sentences / seconds for label, seconds in rows}
-    for label, seconds in rows:
-        print(f"{label:<58} {seconds:>8.2f} {rate[label]:>12.0f}")
-    baseline = rate[rows[0][0]]
-    for label in ("beam 4 patience 2", "beam 1"):
-        b = rate[f"(b) segment + engine, {label}"]
-        print(
-            f"{label}: b/a(defaults) = {b / baseline:.1f}x, "
-            f"b/c = {b / rate[f'(c) raw translate_batch, {label}']:.2f}, "
-            f"pipeline/a = {rate[f'(b) pipeline (de-duplicated), {label}'] / baseline:.1f}x"
-        )
-    print(f"beam 1: b/a(tuned) = {rate['(b) segment + engine, beam 1'] / rate[rows[1][0]]:.1f}x")
+        package_dir = store.install_file(package_path(SRC, TGT), progress=False).path
+        runs: dict[str, Callable[[], float]] = {}
+        for label, settings in SETTINGS.items():
+            translator = ArgosTranslator(store, settings)
+            translator.translate(["Bonjour."], SRC, TGT)  # load the model off the clock
+            runs[f"(b) pipeline, no de-dup, {label}"] = pipeline_run(
+                documents, translator, deduplicate=False
+            )
+            runs[f"(c) raw translate_batch, {label}"] = raw_run(sentences, package_dir, settings)
+            runs[f"    pipeline de-duplicated, {label}"] = pipeline_run(
+                documents, translator, deduplicate=True
+            )
+        timings = measure(runs, args.repeats)
+        if not args.skip_argos:
+            packages_dir = Path(tmp) / "argos-packages"
+            texts_file = Path(tmp) / "texts.json"
+            texts_file.write_text(json.dumps(texts))
+            install_package(packages_dir)
+            timings["(a) argos translate() per text, defaults"] = [
+                run_argos(texts_file, packages_dir, {})
+            ]
+            timings["(a) argos translate() per text, beam 1 inter 2 intra 1"] = [
+                run_argos(texts_file, packages_dir, ARGOS_TUNED)
+            ]
+    report(timings, len(sentences), len(set(sentences)), len(texts), args.repeats)
     return 0
+
+
+def report(
+    timings: dict[str, list[float]], sentences: int, distinct: int, texts: int, repeats: int
+) -> None:
+    rate = {name: sentences / statistics.median(values) for name, values in timings.items()}
+    print(
+        f"{texts} texts, {sentences} sentences ({distinct} distinct), fr->en, "
+        f"{os.cpu_count()} CPUs; median of {repeats} interleaved runs for (b) and (c), "
+        "one run for (a)"
+    )
+    print(f"{'configuration':<58} {'median s':>9} {'min-max s':>12} {'sentences/s':>12}")
+    for name in sorted(timings, key=lambda n: (n.strip()[:3], n)):
+        values = timings[name]
+        spread = f"{min(values):.2f}-{max(values):.2f}"
+        print(f"{name:<58} {statistics.median(values):>9.2f} {spread:>12} {rate[name]:>12.0f}")
+    baseline = "(a) argos translate() per text, defaults"
+    print("baseline (a) = argostranslate.translate.translate() per text, Argos defaults")
+    for label in SETTINGS:
+        b = rate[f"(b) pipeline, no de-dup, {label}"]
+        c = rate[f"(c) raw translate_batch, {label}"]
+        line = f"{label}: b/c = {b / c:.2f} (target >= 0.9)"
+        if baseline in rate:
+            line += f", b/a = {b / rate[baseline]:.1f}x (target >= 10)"
+        dedup = rate[f"    pipeline de-duplicated, {label}"]
+        print(f"{line}; de-duplicated pipeline = {dedup / c:.2f} x c")
 
 
 if __name__ == "__main__":

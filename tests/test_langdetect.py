@@ -57,3 +57,18 @@ def test_returns_the_callers_tag_for_regional_variants() -> None:
 def test_unknown_or_single_languages_always_fall_back() -> None:
     assert detect_language(SEED_CAPTION, ["xx"], fallback="en") == "en"
     assert detect_language(SEED_CAPTION, [], fallback="en") == "en"
+
+
+def test_detecting_a_batch_gives_each_segment_what_detecting_it_alone_gives() -> None:
+    detector = SegmentLanguageDetector(["fr", "en"])
+    segments = [
+        (SEED_CAPTION, "en"),
+        ("The United Nations mission in Mali ended after ten years.", "fr"),
+        ("MINUSMA 2023", "fr"),
+        ("", "en"),
+        ("Le camp a été remis aux autorités maliennes.", "fr"),
+    ]
+    assert detector.detect_many(segments) == ["fr", "en", "fr", "en", "fr"]
+    assert detector.detect_many(segments) == [detector.detect(t, f) for t, f in segments]
+    assert detector.detect_many([]) == []
+    assert SegmentLanguageDetector(["fr"]).detect_many(segments[:2]) == ["en", "fr"]

@@ -73,6 +73,20 @@ def test_a_sentence_shared_by_documents_is_translated_once(pipeline, translator)
     assert results[2].fields["content"] == "<p>The last convoy left Gao in December.</p>"
 
 
+def test_without_deduplication_every_occurrence_goes_to_the_model_with_the_same_result(
+    pipeline, translator, memory
+):
+    shared = "Le dernier convoi a quitté Gao en décembre."
+    documents = [article("a", "fr", title=shared, summary=shared), article("b", "fr", title=shared)]
+    every = TranslationPipeline(translator, memory, languages=["fr"], deduplicate=False)
+    segments = translator.stats.segments
+    results = every.translate(documents, ["en"])
+    assert translator.stats.segments - segments == 2  # one per document (fields share units)
+    assert (every.stats.sentences_requested, every.stats.sentences_translated) == (2, 2)
+    assert results == pipeline.translate(documents, ["en"])
+    assert pipeline.stats.tm_hits == 1  # the memory holds the sentence once
+
+
 def test_every_field_gets_its_own_translation(pipeline):
     document = article(
         "a",

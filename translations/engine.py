@@ -25,16 +25,18 @@ length, cuts them into ``max_batch_size`` chunks (little padding), spreads the c
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from translations.errors import TranslationError
 from translations.types import AlignedTranslation
 
 if TYPE_CHECKING:
     import ctranslate2
+    import numpy
     import sentencepiece
 
 __all__ = [
@@ -42,9 +44,11 @@ __all__ = [
     "EngineSettings",
     "EngineStats",
     "InstalledPackage",
+    "LoadedModel",
     "ModelRouter",
     "align_words",
     "compose_alignments",
+    "load_model",
 ]
 
 #: SentencePiece's word-start marker.
@@ -105,6 +109,18 @@ class EngineSettings:
         if self.patience < 1 or self.intra_threads < 0:
             raise ValueError("EngineSettings.patience must be >= 1 and intra_threads >= 0")
 
+    def decoding_options(self) -> dict[str, Any]:
+        """The ``translate_batch`` keyword arguments every call uses (benchmarks reuse them)."""
+        return {
+            "beam_size": self.beam_size,
+            "patience": self.patience,
+            "length_penalty": self.length_penalty,
+            "max_batch_size": self.max_batch_size,
+            "batch_type": "examples",
+            "max_decoding_length": self.max_decoding_length,
+            "replace_unknowns": True,
+        }
+
 
 @dataclass
 class EngineStats:
@@ -119,7 +135,9 @@ class EngineStats:
 
 
 @dataclass(frozen=True)
-class _LoadedModel:
+class LoadedModel:
+    """A package's CTranslate2 translator and SentencePiece tokenizer."""
+
     translator: ctranslate2.Translator
     tokenizer: sentencepiece.SentencePieceProcessor
 
@@ -135,7 +153,7 @@ class ArgosTranslator:
         self._router = router
         self.settings = settings or EngineSettings()
         self.stats = EngineStats()
-        self._models: dict[Path, _LoadedModel] = {}
+        self._models: dict[Path, LoadedModel] = {}
         self._lock = threading.Lock()
 
     def model_id(self, src: str, tgt: str) -> str:
@@ -183,15 +201,7 @@ class ArgosTranslator:
         pieces: list[list[str]] = model.tokenizer.encode([texts[i] for i in todo], out_type=str)
         settings = self.settings
         outputs = model.translator.translate_batch(
-            pieces,
-            beam_size=settings.beam_size,
-            patience=settings.patience,
-            length_penalty=settings.length_penalty,
-            max_batch_size=settings.max_batch_size,
-            batch_type="examples",
-            max_decoding_length=settings.max_decoding_length,
-            replace_unknowns=True,
-            return_attention=aligned,
+            pieces, **settings.decoding_options(), return_attention=aligned
         )
         with self._lock:
             self.stats.calls += 1
@@ -208,16 +218,17 @@ class ArgosTranslator:
             results[index] = AlignedTranslation(text, alignment)
         return results
 
-    def _load(self, package: InstalledPackage) -> _LoadedModel:
+    def _load(self, package: InstalledPackage) -> LoadedModel:
         with self._lock:
             loaded = self._models.get(package.path)
             if loaded is None:
-                loaded = self._models[package.path] = _open_model(package.path, self.settings)
+                loaded = self._models[package.path] = load_model(package.path, self.settings)
             return loaded
 
 
-def _open_model(path: Path, settings: EngineSettings) -> _LoadedModel:
-    """Load ``<path>/model`` and ``<path>/sentencepiece.model`` (heavy imports happen here)."""
+def load_model(path: Path, settings: EngineSettings) -> LoadedModel:
+    """Load ``<path>/model`` and ``<path>/sentencepiece.model`` with ``settings``' device and
+    threads (heavy imports happen here)."""
     import ctranslate2
     import sentencepiece
 
@@ -229,47 +240,41 @@ def _open_model(path: Path, settings: EngineSettings) -> _LoadedModel:
         intra_threads=settings.intra_threads,
     )
     tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
-    return _LoadedModel(translator, tokenizer)
+    return LoadedModel(translator, tokenizer)
 
 
-def _piece_words(pieces: Sequence[str]) -> list[int]:
-    """The word index of each piece: a word-start marker (even a bare one) opens the next word.
+def _word_starts(pieces: Sequence[str]) -> list[int]:
+    """The index of each word's first piece: a word-start marker (even a bare one) opens a word.
 
     A bare marker (``▁`` before ``#`` or ``«``) belongs to the word it opens; its attention row
     often carries that word's best evidence.
     """
-    words: list[int] = []
-    word = -1
-    for position, piece in enumerate(pieces):
-        if piece.startswith(_WORD_START) or position == 0:
-            word += 1
-        words.append(word)
-    return words
-
-
-def _word_count(words: Sequence[int]) -> int:
-    return 1 + max(words, default=-1)
+    return [i for i, piece in enumerate(pieces) if i == 0 or piece.startswith(_WORD_START)]
 
 
 def _attention_weights(
-    source_words: Sequence[int],
-    target_words: Sequence[int],
+    source_starts: Sequence[int],
+    target_starts: Sequence[int],
     attention: Sequence[Sequence[float]],
-    shape: tuple[int, int],
-) -> list[list[float]]:
-    """Per (target word, source word): each target piece's strongest pull to the source word.
+) -> numpy.ndarray[Any, numpy.dtype[numpy.float64]]:
+    """Per (target word, source word): the sum over the target word's pieces of each piece's
+    strongest pull to the source word.
 
     The maximum over a source word's pieces, not the sum: a sum favours words cut into many
-    pieces (``28/12`` is six) over the word actually attended to.
+    pieces (``28/12`` is six) over the word actually attended to. A word with no attention
+    (rows or columns the model did not return) weighs 0.
     """
-    source_count, target_count = shape
-    weights = [[0.0] * source_count for _ in range(target_count)]
-    for target_word, row in zip(target_words, attention, strict=False):
-        strongest = [0.0] * source_count
-        for source_word, weight in zip(source_words, row, strict=False):
-            strongest[source_word] = max(strongest[source_word], weight)
-        for source_word, weight in enumerate(strongest):
-            weights[target_word][source_word] += weight
+    import numpy
+
+    weights = numpy.zeros((len(target_starts), len(source_starts)))
+    matrix = numpy.asarray(attention, dtype=numpy.float64)
+    if matrix.ndim != 2 or not matrix.size:
+        return weights
+    # Words whose first piece has attention; their pieces are contiguous, so reduceat works.
+    columns = [start for start in source_starts if start < matrix.shape[1]]
+    rows = [start for start in target_starts if start < matrix.shape[0]]
+    per_source = numpy.maximum.reduceat(matrix, columns, axis=1)
+    weights[: len(rows), : len(columns)] = numpy.add.reduceat(per_source, rows, axis=0)
     return weights
 
 
@@ -282,18 +287,18 @@ def _anchors(source: Sequence[str], target: Sequence[str]) -> dict[int, int]:
     ``#``/``@`` word of each side when both sides have as many.
     """
 
-    def form(word: str) -> str:
-        return word.strip(_EDGE_PUNCTUATION).casefold()
-
-    source_forms = [form(word) for word in source]
-    target_forms = [form(word) for word in target]
+    source_forms = [word.strip(_EDGE_PUNCTUATION).casefold() for word in source]
+    target_forms = [word.strip(_EDGE_PUNCTUATION).casefold() for word in target]
+    source_counts, target_counts = Counter(source_forms), Counter(target_forms)
     anchors = {
         index: source_forms.index(word)
         for index, word in enumerate(target_forms)
-        if word and target_forms.count(word) == 1 and source_forms.count(word) == 1
+        if word and target_counts[word] == 1 and source_counts[word] == 1
     }
     for marker in "#@":
         source_tags = [i for i, word in enumerate(source_forms) if word.startswith(marker)]
+        if not source_tags:
+            continue
         target_tags = [i for i, word in enumerate(target_forms) if word.startswith(marker)]
         if len(source_tags) == len(target_tags):
             anchors.update(zip(target_tags, source_tags, strict=True))
@@ -310,22 +315,18 @@ def align_words(
     """``(source_word, target_word)`` pairs over ``str.split()`` words, one per target word.
 
     Copied words are matched on form (``_anchors``); every other target word goes to the source
-    word its pieces attended to most. Returns ``()`` when the pieces do not match the words of
-    the texts (unusual normalisation), rather than guessing.
+    word its pieces attended to most (the first on a tie). Returns ``()`` when the pieces do
+    not match the words of the texts (unusual normalisation), rather than guessing.
     """
     source_split, target_split = source.split(), target.split()
-    source_words = _piece_words(source_pieces)
-    target_words = _piece_words(target_pieces)
-    if _word_count(source_words) != len(source_split) or _word_count(target_words) != len(
-        target_split
-    ):
+    source_starts = _word_starts(source_pieces)
+    target_starts = _word_starts(target_pieces)
+    if len(source_starts) != len(source_split) or len(target_starts) != len(target_split):
         return ()
-    shape = (len(source_split), len(target_split))
-    weights = _attention_weights(source_words, target_words, attention, shape)
+    strongest = _attention_weights(source_starts, target_starts, attention).argmax(axis=1)
     anchors = _anchors(source_split, target_split)
     return tuple(
-        (anchors.get(index, max(range(shape[0]), key=row.__getitem__)), index)
-        for index, row in enumerate(weights)
+        (anchors.get(index, int(best)), index) for index, best in enumerate(strongest.tolist())
     )
 
 

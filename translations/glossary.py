@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -138,13 +139,18 @@ class _Target:
 
     def __init__(self, source: str, translation: AlignedTranslation) -> None:
         self.source = source
-        self.source_spans = [match.span() for match in _WORDS.finditer(source)]
         self.slots = translation.text.split()
         self.alignment = translation.alignment
-        #: Protected tokens of the source: a slot holding one is never written over.
-        self.tokens = frozenset(protected_tokens(source))
+        #: Protected tokens of the source, where they are.
+        self.token_matches = list(_PROTECTED.finditer(source))
+        #: A slot holding one of these is never written over.
+        self.tokens = frozenset(match.group() for match in self.token_matches)
         #: Slots an earlier rule wrote (a restored token, a glossary term): their source word.
         self.written: dict[int, int] = {}
+
+    @cached_property
+    def source_spans(self) -> list[tuple[int, int]]:
+        return [match.span() for match in _WORDS.finditer(self.source)]
 
     def source_words(self, start: int, end: int) -> tuple[int, int]:
         """The word range ``[first, last)`` of the source covering characters ``[start, end)``."""
@@ -240,10 +246,13 @@ def _restore_protected(target: _Target) -> list[str]:
     Tokens are counted whole (``2023`` is not in ``28/12/2023``), on both sides alike.
     """
     problems: list[str] = []
-    source_tokens = protected_tokens(target.source)
-    for match in _PROTECTED.finditer(target.source):
+    if not target.token_matches:
+        return problems
+    expected = Counter(match.group() for match in target.token_matches)
+    present = Counter(protected_tokens(" ".join(target.slots)))
+    for match in target.token_matches:
         token = match.group()
-        if protected_tokens(" ".join(target.slots)).count(token) >= source_tokens.count(token):
+        if present[token] >= expected[token]:
             continue
         first, last = target.source_words(*match.span())
         run = target.aligned_run(first, last)
@@ -252,6 +261,7 @@ def _restore_protected(target: _Target) -> list[str]:
             continue
         if token not in protected_tokens(target.text_of(run)):
             target.write(run, _loose_pattern(token), token, first)
+            present = Counter(protected_tokens(" ".join(target.slots)))
     return problems
 
 

@@ -294,8 +294,9 @@ class _Walker:
         self._finish(builder)
 
     def _finish(self, builder: _RunBuilder) -> None:
-        run = _Run("".join(builder.parts), self.lang, builder.tags, builder.chars)
-        if run.words:
+        text = "".join(builder.parts)
+        if text and not text.isspace():
+            run = _Run(text, self.lang, builder.tags, builder.chars)
             self.segments.append(
                 _Segment(builder.container, builder.anchor, tuple(builder.members), run)
             )

@@ -14,13 +14,13 @@ more accurate than choosing among 75 languages. Detectors are cached per set of 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lingua import LanguageDetector
+    from lingua import ConfidenceValue, LanguageDetector
 
 __all__ = ["DetectionSettings", "SegmentLanguageDetector", "detect_language"]
 
@@ -71,14 +71,39 @@ class SegmentLanguageDetector:
 
     def detect(self, text: str, fallback: str) -> str:
         """The language of ``text``, or ``fallback`` when the segment is short or ambiguous."""
-        if self._detector is None:
+        cleaned = self._evidence(text)
+        if cleaned is None or self._detector is None:
             return fallback
+        return self._decide(self._detector.compute_language_confidence_values(cleaned), fallback)
+
+    def detect_many(self, segments: Sequence[tuple[str, str]]) -> list[str]:
+        """``detect(text, fallback)`` for each ``(text, fallback)``, in order.
+
+        One call for a whole cycle's segments: lingua then scores them on all cores, which
+        halves the time detection takes on two cores.
+        """
+        evidence = [self._evidence(text) for text, _ in segments]
+        asked = [index for index, cleaned in enumerate(evidence) if cleaned is not None]
+        languages = [fallback for _, fallback in segments]
+        if self._detector is None or not asked:
+            return languages
+        scored = self._detector.compute_language_confidence_values_in_parallel(
+            [evidence[index] or "" for index in asked]
+        )
+        for index, values in zip(asked, scored, strict=True):
+            languages[index] = self._decide(values, languages[index])
+        return languages
+
+    def _evidence(self, text: str) -> str | None:
+        """``text`` without noise, or None when what is left is too little to tell."""
         cleaned = _NOISE.sub(" ", text)
         words = _WORD.findall(cleaned)
         letters = sum(len(word) for word in words)
         if len(words) < self.settings.min_words or letters < self.settings.min_letters:
-            return fallback
-        values = self._detector.compute_language_confidence_values(cleaned)
+            return None
+        return cleaned
+
+    def _decide(self, values: Sequence[ConfidenceValue], fallback: str) -> str:
         if not values or values[0].value < self.settings.min_confidence:
             return fallback
         return self._tags[values[0].language.iso_code_639_1.name]

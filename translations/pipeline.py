@@ -25,7 +25,7 @@ does not publish them as done.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from translations.errors import TranslationError
@@ -50,13 +50,14 @@ _AUTO = "auto"
 class PipelineStats:
     """What one ``translate`` call cost."""
 
-    #: Distinct (sentence, source, target) translations needed.
+    #: Distinct (sentence, source, target) translations needed (every occurrence when the
+    #: pipeline does not de-duplicate).
     sentences_requested: int = 0
-    #: Of those, found in the translation memory.
+    #: Distinct ones found in the translation memory.
     tm_hits: int = 0
     #: ``translate_aligned`` calls (one per language pair with misses).
     model_calls: int = 0
-    #: Sentences the model translated (and the memory stored).
+    #: Sentences given to the model (the memory stores each distinct one).
     sentences_translated: int = 0
     #: Language pairs that failed; their segments kept the source text.
     failed_pairs: int = 0
@@ -65,7 +66,8 @@ class PipelineStats:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A document read for translation: its language, one job per field, each unit's language."""
+    """A document read for translation: its language, one job per field, and the language of
+    each unit that needs a model (units with nothing to translate are left out)."""
 
     document: Document
     language: str
@@ -75,6 +77,11 @@ class _Prepared:
 
 def _primary(tag: str) -> str:
     return tag.lower().replace("_", "-").split("-", 1)[0]
+
+
+def _units_of(jobs: Iterable[HtmlJob | TextJob]) -> list[str]:
+    """The distinct units of a document's fields, in order."""
+    return list(dict.fromkeys(unit for job in jobs for unit in job.units))
 
 
 def _same_language(a: str, b: str) -> bool:
@@ -88,6 +95,9 @@ class TranslationPipeline:
     ``glossaries`` maps ``(src, tgt)`` to that pair's glossary. ``languages`` are the languages
     segments may be detected as (sources and targets are added); ``default_language`` is the
     fallback for a document with no declared language and too little text to tell.
+    ``deduplicate=False`` gives the model every occurrence of a sentence (once per document
+    and target) instead of once per cycle: only a benchmark wants that, to measure the
+    pipeline's cost per sentence against the model's.
     """
 
     def __init__(
@@ -99,6 +109,7 @@ class TranslationPipeline:
         languages: Sequence[str] = (),
         default_language: str = "en",
         detection: DetectionSettings | None = None,
+        deduplicate: bool = True,
     ) -> None:
         self._translator = translator
         self._memory = memory
@@ -106,6 +117,7 @@ class TranslationPipeline:
         self._languages = frozenset(languages)
         self._default_language = default_language
         self._detection = detection or DetectionSettings()
+        self._deduplicate = deduplicate
         self._detectors: dict[frozenset[str], SegmentLanguageDetector] = {}
         #: Counters of the last ``translate`` call.
         self.stats = PipelineStats()
@@ -116,23 +128,34 @@ class TranslationPipeline:
             self._detectors[languages] = SegmentLanguageDetector(sorted(languages), self._detection)
         return self._detectors[languages]
 
-    def _prepare(self, document: Document, detector: SegmentLanguageDetector) -> _Prepared:
-        declared = document.language
-        if declared is None or declared == _AUTO:
-            everything = " ".join(field.text for field in document.fields.values())
-            language = detector.detect(everything, self._default_language)
-        else:
-            language = declared
-        jobs: dict[str, HtmlJob | TextJob] = {}
-        for name, field in document.fields.items():
-            if field.kind is FieldKind.HTML:
-                jobs[name] = extract(field.text, language)
-            else:
-                jobs[name] = extract_text(field.text, language)
-        unit_languages = {
-            unit: detector.detect(unit, language) for job in jobs.values() for unit in job.units
-        }
-        return _Prepared(document, language, jobs, unit_languages)
+    def _prepare(
+        self, documents: Sequence[Document], detector: SegmentLanguageDetector
+    ) -> list[_Prepared]:
+        """Each document's language and jobs, and the language of every unit that needs the
+        model (all detected in one batch)."""
+        read: list[tuple[Document, str, dict[str, HtmlJob | TextJob]]] = []
+        for document in documents:
+            language = document.language
+            if language is None or language == _AUTO:
+                everything = " ".join(field.text for field in document.fields.values())
+                language = detector.detect(everything, self._default_language)
+            jobs: dict[str, HtmlJob | TextJob] = {}
+            for name, field in document.fields.items():
+                if field.kind is FieldKind.HTML:
+                    jobs[name] = extract(field.text, language)
+                else:
+                    jobs[name] = extract_text(field.text, language)
+            read.append((document, language, jobs))
+        units = [
+            [unit for unit in _units_of(jobs.values()) if has_words_to_translate(unit)]
+            for _, _, jobs in read
+        ]
+        segments = [(u, lang) for (_, lang, _), some in zip(read, units, strict=True) for u in some]
+        languages = iter(detector.detect_many(segments))
+        return [
+            _Prepared(document, language, jobs, {unit: next(languages) for unit in some})
+            for (document, language, jobs), some in zip(read, units, strict=True)
+        ]
 
     def translate(
         self, documents: Sequence[Document], targets: Sequence[str]
@@ -141,13 +164,15 @@ class TranslationPipeline:
         started = time.perf_counter()
         declared = [d.language for d in documents if d.language not in (None, _AUTO)]
         detector = self._detector([*targets, *(lang for lang in declared if lang)])
-        prepared = [self._prepare(document, detector) for document in documents]
-        wanted: dict[tuple[str, str], set[str]] = {}
+        prepared = self._prepare(documents, detector)
+        wanted: dict[tuple[str, str], list[str]] = {}
         for item in prepared:
             for unit, src in item.unit_languages.items():
                 for tgt in targets:
-                    if has_words_to_translate(unit) and not _same_language(src, tgt):
-                        wanted.setdefault((src, tgt), set()).add(unit)
+                    if not _same_language(src, tgt):
+                        wanted.setdefault((src, tgt), []).append(unit)
+        if self._deduplicate:
+            wanted = {pair: sorted(set(units)) for pair, units in wanted.items()}
         done, failures, counts = self._translate_pairs(wanted)
         results = [self._rebuild(item, tgt, done, failures) for item in prepared for tgt in targets]
         self.stats = PipelineStats(
@@ -161,7 +186,7 @@ class TranslationPipeline:
         return results
 
     def _translate_pairs(
-        self, wanted: Mapping[tuple[str, str], set[str]]
+        self, wanted: Mapping[tuple[str, str], Sequence[str]]
     ) -> tuple[
         dict[tuple[str, str, str], AlignedTranslation],
         dict[tuple[str, str], str],
@@ -176,10 +201,10 @@ class TranslationPipeline:
             except TranslationError as error:
                 failures[(src, tgt)] = str(error)
                 continue
-            keys[(src, tgt)] = [TMKey(unit, src, tgt, model) for unit in sorted(units)]
-        found = self._memory.get_many(key for pair_keys in keys.values() for key in pair_keys)
+            keys[(src, tgt)] = [TMKey(unit, src, tgt, model) for unit in units]
+        found = self._memory.get_many({key for pair_keys in keys.values() for key in pair_keys})
         fresh: dict[TMKey, AlignedTranslation] = {}
-        calls = 0
+        calls = translated = 0
         for (src, tgt), pair_keys in keys.items():
             misses = [key for key in pair_keys if key not in found]
             if not misses:
@@ -197,9 +222,10 @@ class TranslationPipeline:
                 )
                 continue
             fresh.update(zip(misses, outputs, strict=True))
+            translated += len(misses)
         self._memory.put_many(fresh)
         done = {(k.source, k.src, k.tgt): v for k, v in (*found.items(), *fresh.items())}
-        return done, failures, (len(found), calls, len(fresh))
+        return done, failures, (len(found), calls, translated)
 
     def _rebuild(
         self,
@@ -215,11 +241,11 @@ class TranslationPipeline:
             renderings: dict[str, Rendering] = {}
             failed: set[tuple[str, str]] = set()
             for unit in job.units:
-                src = item.unit_languages[unit]
+                src = item.unit_languages.get(unit, item.language)
                 if _same_language(src, tgt):
                     continue
                 glossary = self._glossaries.get((src, tgt))
-                if not has_words_to_translate(unit):
+                if unit not in item.unit_languages:  # nothing in it for a model
                     renderings[unit] = Rendering.kept(unit, glossary)
                     continue
                 translation = done.get((unit, src, tgt))
