@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import subprocess
 import sys
@@ -10,14 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.models import repackage
-from translations.engine import (
-    ArgosTranslator,
-    EngineSettings,
-    align_words,
-    compose_alignments,
-)
+from translations.engine import ArgosTranslator, EngineSettings, load_model
 from translations.errors import ModelNotInstalledError, TranslationError
 from translations.models import ModelStore
+from translations.pieces import align_words, compose_alignments, cut_pieces
 from translations.testmodel import package_path, read_corpus
 
 SEED_FR = [
@@ -129,6 +126,61 @@ def test_broken_model_raises_translation_error_naming_the_package(tmp_path: Path
         ArgosTranslator(store).translate(["Bonjour."], "fr", "en")
 
 
+def corpus_run(count: int, seed: int) -> tuple[list[str], list[str]]:
+    """``count`` French corpus sentences ending in a full stop, and their English."""
+    pairs = [(fr, en) for fr, en in read_corpus() if fr.endswith(".") and en.endswith(".")]
+    chosen = random.Random(seed).sample(pairs, count)
+    return [fr for fr, _ in chosen], [en for _, en in chosen]
+
+
+def piece_counts(store: ModelStore, texts: list[str]) -> list[int]:
+    tokenizer = load_model(store.get("fr", "en").path, EngineSettings()).tokenizer
+    return [len(pieces) for pieces in tokenizer.encode(texts, out_type=str)]
+
+
+def test_a_text_longer_than_the_model_input_is_translated_in_parts_not_cut(
+    model_store: ModelStore, translator: ArgosTranslator
+) -> None:
+    # The test model has 256 positions: given whole, this text fails its batch.
+    french = " ".join(corpus_run(20, seed=3)[0])
+    assert piece_counts(model_store, [french]) > [256]
+    whole = ArgosTranslator(model_store, EngineSettings(max_input_length=1000))
+    with pytest.raises(TranslationError, match="position"):
+        whole.translate([french], "fr", "en")
+    [result] = translator.translate_aligned([french], "fr", "en")
+    assert translator.stats.split == 1 and translator.stats.segments == 1
+    assert translator.stats.batches == 1 and result.text
+    assert {t for _, t in result.alignment} == set(range(len(result.text.split())))
+
+
+def test_parts_end_after_punctuation_and_join_translations_and_alignments(
+    model_store: ModelStore,
+) -> None:
+    french, english = corpus_run(3, seed=5)
+    probe = ArgosTranslator(model_store)
+    counts = piece_counts(model_store, french)
+    limit = max(counts)  # one sentence per part: any two together are longer
+    assert all(a + b > limit for a, b in itertools.pairwise(counts))
+    alone = probe.translate_aligned(french, "fr", "en")
+    parts = ArgosTranslator(model_store, EngineSettings(max_input_length=limit))
+    [joined] = parts.translate_aligned([" ".join(french)], "fr", "en")
+    assert joined.text == " ".join(english) and parts.stats.split == 1
+    shifted, source, target = [], 0, 0
+    for sentence, result in zip(french, alone, strict=True):
+        shifted += [(s + source, t + target) for s, t in result.alignment]
+        source, target = source + len(sentence.split()), target + len(result.text.split())
+    assert joined.alignment == tuple(shifted)
+
+
+def test_cut_pieces_prefers_word_starts_after_punctuation() -> None:
+    pieces = ["\u2581Le", "\u2581camp", ",", "\u2581la", "\u2581vil", "le", "\u2581Gao"]
+    assert cut_pieces(pieces, 10) == [pieces]
+    assert cut_pieces(pieces, 4) == [pieces[:3], pieces[3:]]
+    assert cut_pieces(pieces, 2) == [pieces[:1], pieces[1:3], pieces[3:4], pieces[4:6], pieces[6:]]
+    # A word longer than the limit is cut inside rather than dropped.
+    assert cut_pieces(["\u2581a", "b", "c", "d"], 3) == [["\u2581a", "b", "c"], ["d"]]
+
+
 def test_compose_alignments_goes_through_the_pivot_word() -> None:
     assert compose_alignments(((0, 1), (1, 0), (2, 2)), ((0, 0), (1, 1), (1, 2))) == (
         (1, 0),
@@ -162,7 +214,14 @@ def test_align_words_gives_up_when_pieces_and_words_disagree() -> None:
 
 
 @pytest.mark.parametrize(
-    "changes", [{"beam_size": 0}, {"patience": 0.5}, {"max_batch_size": 0}, {"intra_threads": -1}]
+    "changes",
+    [
+        {"beam_size": 0},
+        {"patience": 0.5},
+        {"max_batch_size": 0},
+        {"intra_threads": -1},
+        {"max_input_length": 0},
+    ],
 )
 def test_settings_refuse_values_that_cannot_work(changes: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="EngineSettings"):

@@ -17,6 +17,11 @@ CTranslate2's normalising ``length_penalty=1``) keep searching until the full tr
 found; the tests check every corpus pair both ways. (``length_penalty=0`` with patience 1 also
 reproduces the corpus and is about 1.5x faster, but ranks hypotheses by raw log-probability.)
 
+Long input: CTranslate2 silently truncates an input past ``max_input_length`` pieces, and a
+model with a learned position table fails the whole batch on one; so a sentence longer than
+``EngineSettings.max_input_length`` goes in as parts cut at word boundaries (after punctuation
+where possible: ``translations.pieces.cut_pieces``) and comes back joined, alignment included.
+
 Batching: one ``translate_batch`` call per hop gets every sentence; CTranslate2 sorts them by
 length, cuts them into ``max_batch_size`` chunks (little padding), spreads the chunks over
 ``inter_threads`` workers and returns results in input order.
@@ -25,18 +30,22 @@ length, cuts them into ``max_batch_size`` chunks (little padding), spreads the c
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from translations.errors import TranslationError
+from translations.pieces import (
+    align_words,
+    compose_alignments,
+    cut_pieces,
+    shift_alignment,
+)
 from translations.types import AlignedTranslation
 
 if TYPE_CHECKING:
     import ctranslate2
-    import numpy
     import sentencepiece
 
 __all__ = [
@@ -46,17 +55,8 @@ __all__ = [
     "InstalledPackage",
     "LoadedModel",
     "ModelRouter",
-    "align_words",
-    "compose_alignments",
     "load_model",
 ]
-
-#: SentencePiece's word-start marker.
-_WORD_START = "\u2581"
-#: Stripped from both ends of a word before comparing forms (``camp.`` is ``camp``).
-_EDGE_PUNCTUATION = ".,;:!?()[]{}\"'«»\u201c\u201d\u2018\u2019"
-
-Alignment = tuple[tuple[int, int], ...]
 
 
 class InstalledPackage(Protocol):
@@ -99,11 +99,20 @@ class EngineSettings:
     max_batch_size: int = 64
     #: Longest output in pieces; a safety net against a model that never ends a sentence.
     max_decoding_length: int = 512
+    #: Longest input in pieces; a longer sentence is translated in parts (``cut_pieces``),
+    #: never truncated. 250 + the end token fits a 256-position model (the test model's).
+    max_input_length: int = 250
     device: str = "cpu"
     compute_type: str = "default"
 
     def __post_init__(self) -> None:
-        for name in ("beam_size", "inter_threads", "max_batch_size", "max_decoding_length"):
+        for name in (
+            "beam_size",
+            "inter_threads",
+            "max_batch_size",
+            "max_decoding_length",
+            "max_input_length",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"EngineSettings.{name} must be at least 1")
         if self.patience < 1 or self.intra_threads < 0:
@@ -132,6 +141,8 @@ class EngineStats:
     batches: int = 0
     #: Sentences given to a model (a pivot counts each sentence once per hop).
     segments: int = 0
+    #: Of those, sentences longer than ``max_input_length`` pieces, translated in parts.
+    split: int = 0
 
 
 @dataclass(frozen=True)
@@ -192,30 +203,40 @@ class ArgosTranslator:
     def _run(
         self, package: InstalledPackage, texts: Sequence[str], *, aligned: bool
     ) -> list[AlignedTranslation]:
-        """One hop: every non-blank text through one model in one ``translate_batch`` call."""
+        """One hop: every non-blank text through one model in one ``translate_batch`` call.
+
+        A text longer than ``max_input_length`` pieces goes in as several examples (its
+        parts), whose translations and alignments are joined back in order.
+        """
         todo = [index for index, text in enumerate(texts) if text.strip()]
         results = [AlignedTranslation("") for _ in texts]
         if not todo:
             return results
         model = self._load(package)
-        pieces: list[list[str]] = model.tokenizer.encode([texts[i] for i in todo], out_type=str)
         settings = self.settings
-        outputs = model.translator.translate_batch(
-            pieces, **settings.decoding_options(), return_attention=aligned
+        encoded = model.tokenizer.encode([texts[i] for i in todo], out_type=str)
+        parts = [cut_pieces(pieces, settings.max_input_length) for pieces in encoded]
+        examples = [part for sentence in parts for part in sentence]
+        outputs = iter(
+            model.translator.translate_batch(
+                examples, **settings.decoding_options(), return_attention=aligned
+            )
         )
         with self._lock:
             self.stats.calls += 1
-            self.stats.batches += -(-len(todo) // settings.max_batch_size)
+            self.stats.batches += -(-len(examples) // settings.max_batch_size)
             self.stats.segments += len(todo)
-        for index, source_pieces, output in zip(todo, pieces, outputs, strict=True):
-            target_pieces = output.hypotheses[0]
-            text = model.tokenizer.decode(target_pieces)
-            alignment: Alignment = ()
-            if aligned:
-                alignment = align_words(
-                    source_pieces, target_pieces, output.attention[0], texts[index], text
-                )
-            results[index] = AlignedTranslation(text, alignment)
+            self.stats.split += sum(len(sentence) > 1 for sentence in parts)
+        for index, sentence in zip(todo, parts, strict=True):
+            if len(sentence) == 1:
+                results[index] = _result(model, sentence[0], next(outputs), texts[index], aligned)
+            else:
+                sources = [model.tokenizer.decode(list(part)) for part in sentence]
+                translated = [
+                    _result(model, part, next(outputs), source, aligned)
+                    for part, source in zip(sentence, sources, strict=True)
+                ]
+                results[index] = _joined(sources, translated, texts[index])
         return results
 
     def _load(self, package: InstalledPackage) -> LoadedModel:
@@ -224,6 +245,44 @@ class ArgosTranslator:
             if loaded is None:
                 loaded = self._models[package.path] = load_model(package.path, self.settings)
             return loaded
+
+
+def _result(
+    model: LoadedModel,
+    source_pieces: Sequence[str],
+    output: ctranslate2.TranslationResult,
+    source: str,
+    aligned: bool,
+) -> AlignedTranslation:
+    """One example's translation, aligned with ``source`` (the text of its pieces)."""
+    target_pieces = output.hypotheses[0]
+    text = model.tokenizer.decode(target_pieces)
+    if not aligned:
+        return AlignedTranslation(text)
+    alignment = align_words(source_pieces, target_pieces, output.attention[0], source, text)
+    return AlignedTranslation(text, alignment)
+
+
+def _joined(
+    sources: Sequence[str], parts: Sequence[AlignedTranslation], sentence: str
+) -> AlignedTranslation:
+    """The translations of a long ``sentence``'s parts (whose texts are ``sources``) as one.
+
+    The alignment is kept only when every part has one and the parts' words add up to the
+    sentence's (a word cut inside does not).
+    """
+    text = " ".join(part.text for part in parts if part.text.strip())
+    alignment: list[tuple[int, int]] = []
+    source_words = target_words = 0
+    for source, part in zip(sources, parts, strict=True):
+        if not part.alignment and part.text.strip():
+            return AlignedTranslation(text)
+        alignment.extend(shift_alignment(part.alignment, source_words, target_words))
+        source_words += len(source.split())
+        target_words += len(part.text.split())
+    if source_words != len(sentence.split()):
+        return AlignedTranslation(text)
+    return AlignedTranslation(text, tuple(alignment))
 
 
 def load_model(path: Path, settings: EngineSettings) -> LoadedModel:
@@ -241,103 +300,3 @@ def load_model(path: Path, settings: EngineSettings) -> LoadedModel:
     )
     tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
     return LoadedModel(translator, tokenizer)
-
-
-def _word_starts(pieces: Sequence[str]) -> list[int]:
-    """The index of each word's first piece: a word-start marker (even a bare one) opens a word.
-
-    A bare marker (``▁`` before ``#`` or ``«``) belongs to the word it opens; its attention row
-    often carries that word's best evidence.
-    """
-    return [i for i, piece in enumerate(pieces) if i == 0 or piece.startswith(_WORD_START)]
-
-
-def _attention_weights(
-    source_starts: Sequence[int],
-    target_starts: Sequence[int],
-    attention: Sequence[Sequence[float]],
-) -> numpy.ndarray[Any, numpy.dtype[numpy.float64]]:
-    """Per (target word, source word): the sum over the target word's pieces of each piece's
-    strongest pull to the source word.
-
-    The maximum over a source word's pieces, not the sum: a sum favours words cut into many
-    pieces (``28/12`` is six) over the word actually attended to. A word with no attention
-    (rows or columns the model did not return) weighs 0.
-    """
-    import numpy
-
-    weights = numpy.zeros((len(target_starts), len(source_starts)))
-    matrix = numpy.asarray(attention, dtype=numpy.float64)
-    if matrix.ndim != 2 or not matrix.size:
-        return weights
-    # Words whose first piece has attention; their pieces are contiguous, so reduceat works.
-    columns = [start for start in source_starts if start < matrix.shape[1]]
-    rows = [start for start in target_starts if start < matrix.shape[0]]
-    per_source = numpy.maximum.reduceat(matrix, columns, axis=1)
-    weights[: len(rows), : len(columns)] = numpy.add.reduceat(per_source, rows, axis=0)
-    return weights
-
-
-def _anchors(source: Sequence[str], target: Sequence[str]) -> dict[int, int]:
-    """Target word -> source word for words the model copies: identical, or hashtag/mention.
-
-    A tiny model's attention is noisy, and copied tokens (numbers, names, ``#tags``) are
-    exactly where inline tags and glossary terms most often sit, so they are matched on form:
-    a word found once on each side (ignoring case and edge punctuation), and the n-th
-    ``#``/``@`` word of each side when both sides have as many.
-    """
-
-    source_forms = [word.strip(_EDGE_PUNCTUATION).casefold() for word in source]
-    target_forms = [word.strip(_EDGE_PUNCTUATION).casefold() for word in target]
-    source_counts, target_counts = Counter(source_forms), Counter(target_forms)
-    anchors = {
-        index: source_forms.index(word)
-        for index, word in enumerate(target_forms)
-        if word and target_counts[word] == 1 and source_counts[word] == 1
-    }
-    for marker in "#@":
-        source_tags = [i for i, word in enumerate(source_forms) if word.startswith(marker)]
-        if not source_tags:
-            continue
-        target_tags = [i for i, word in enumerate(target_forms) if word.startswith(marker)]
-        if len(source_tags) == len(target_tags):
-            anchors.update(zip(target_tags, source_tags, strict=True))
-    return anchors
-
-
-def align_words(
-    source_pieces: Sequence[str],
-    target_pieces: Sequence[str],
-    attention: Sequence[Sequence[float]],
-    source: str,
-    target: str,
-) -> Alignment:
-    """``(source_word, target_word)`` pairs over ``str.split()`` words, one per target word.
-
-    Copied words are matched on form (``_anchors``); every other target word goes to the source
-    word its pieces attended to most (the first on a tie). Returns ``()`` when the pieces do
-    not match the words of the texts (unusual normalisation), rather than guessing.
-    """
-    source_split, target_split = source.split(), target.split()
-    source_starts = _word_starts(source_pieces)
-    target_starts = _word_starts(target_pieces)
-    if len(source_starts) != len(source_split) or len(target_starts) != len(target_split):
-        return ()
-    strongest = _attention_weights(source_starts, target_starts, attention).argmax(axis=1)
-    anchors = _anchors(source_split, target_split)
-    return tuple(
-        (anchors.get(index, int(best)), index) for index, best in enumerate(strongest.tolist())
-    )
-
-
-def compose_alignments(first: Alignment, second: Alignment) -> Alignment:
-    """Alignment through a pivot: ``(a, c)`` for each ``(a, b)`` in first, ``(b, c)`` in second."""
-    by_pivot: dict[int, list[int]] = {}
-    for source_word, pivot_word in first:
-        by_pivot.setdefault(pivot_word, []).append(source_word)
-    pairs = {
-        (source_word, target_word)
-        for pivot_word, target_word in second
-        for source_word in by_pivot.get(pivot_word, ())
-    }
-    return tuple(sorted(pairs, key=lambda pair: (pair[1], pair[0])))
