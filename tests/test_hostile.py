@@ -90,7 +90,7 @@ _SCHOOLS = "Les écoles ont rouvert leurs portes en octobre."
 _ROADS = "Les routes vers Gao et Mopti restent dangereuses."
 _TRADERS = "Les commerçants vendent du sel, du riz et des tissus."
 #: The corpus's English filler as French sentences the test model knows (it cannot translate a
-#: lone word such as "x": see test_cycle_failures for what that does to a batch).
+#: lone word such as "x": see test_cycle_failures for what that does to its item).
 _IN_FRENCH = {
     "<title>Item</title>": "<title>Le grand marché de Tombouctou est de nouveau animé.</title>",
     "<title>T</title>": "<title>Le grand marché de Tombouctou est de nouveau animé.</title>",
@@ -200,9 +200,6 @@ _PEAK_SCRIPT = textwrap.dedent(
     from pathlib import Path
     from feeds.parse import parse_feed
     from feeds.types import Source
-from scheduler.config import load_settings
-from scheduler.cycle import run_cycle
-from scheduler.service import open_runtime
     from tests.hostile.corpus import cases
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wanted = set(sys.argv[1:])
