@@ -23,6 +23,7 @@ Plain-text fields use ``extract_text``, the same unit logic minus the markup.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html as html_escape
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -148,6 +149,12 @@ class _Run:
         #: The whitespace before, between and after sentences, put back in plain text.
         self.gaps = [text[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2)]
 
+    def moved(self, copies: Mapping[HtmlElement, HtmlElement]) -> _Run:
+        """This run with its tags on the copies of their elements."""
+        moved = copy.copy(self)
+        moved.tags = [dataclasses.replace(tag, element=copies[tag.element]) for tag in self.tags]
+        return moved
+
     def units(self) -> Iterator[str]:
         for first, last in self.sentences:
             yield " ".join(self.words[first:last])
@@ -257,11 +264,28 @@ class _Attribute:
 class _Walker:
     """Finds every run and translatable attribute of a tree, always in the same order."""
 
-    def __init__(self, root: HtmlElement, lang: str) -> None:
+    def __init__(self, root: HtmlElement | None, lang: str) -> None:
         self.lang = lang
         self.segments: list[_Segment] = []
         self.attributes: list[_Attribute] = []
-        self._block(root)
+        if root is not None:
+            self._block(root)
+
+    def moved(self, copies: Mapping[HtmlElement, HtmlElement]) -> _Walker:
+        """The same runs over a copy of the tree (``copies``: element -> its copy), so a
+        rebuild need not walk and split the copy again."""
+        moved = _Walker(None, self.lang)
+        moved.attributes = [_Attribute(copies[a.element], a.name, a.run) for a in self.attributes]
+        moved.segments = [
+            _Segment(
+                copies[s.container],
+                None if s.anchor is None else copies[s.anchor],
+                tuple(copies[member] for member in s.members),
+                s.run.moved(copies),
+            )
+            for s in self.segments
+        ]
+        return moved
 
     def _attributes(self, element: HtmlElement) -> None:
         if isinstance(element.tag, str) and not _untouched(element):
@@ -343,21 +367,23 @@ class HtmlJob:
 
     def __init__(self, markup: str, lang: str) -> None:
         self._markup = markup
-        self._lang = lang
         self._root = parse_fragment(markup) if markup.strip() else None
+        self._walker = _Walker(self._root, lang) if self._root is not None else None
         runs: list[_Run] = []
-        if self._root is not None:
-            walker = _Walker(self._root, lang)
-            runs = [s.run for s in walker.segments] + [a.run for a in walker.attributes]
+        if self._walker is not None:
+            runs = [s.run for s in self._walker.segments]
+            runs += [a.run for a in self._walker.attributes]
         #: Plain-text sentences to translate, each once, in document order.
         self.units: tuple[str, ...] = tuple(dict.fromkeys(u for run in runs for u in run.units()))
 
     def rebuild(self, renderings: Mapping[str, Rendering]) -> Rebuilt:
         """The field with every rendered unit translated; others keep their source text."""
-        if self._root is None or not any(unit in renderings for unit in self.units):
+        if self._root is None or self._walker is None:
+            return Rebuilt(self._markup, False)
+        if not any(unit in renderings for unit in self.units):
             return Rebuilt(self._markup, False)
         root = copy.deepcopy(self._root)
-        walker = _Walker(root, self._lang)
+        walker = self._walker.moved(dict(zip(self._root.iter(), root.iter(), strict=True)))
         problems: list[str] = []
         changed = translated = False
         for attribute in walker.attributes:
