@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +15,11 @@ import pytest
 from tests.fixtures.models import repackage
 from translations.engine import ArgosTranslator, EngineSettings, load_model
 from translations.errors import ModelNotInstalledError, TranslationError
+from translations.modelfile import decoder_positions
 from translations.models import ModelStore
 from translations.pieces import align_words, compose_alignments, cut_pieces
 from translations.testmodel import package_path, read_corpus
+from translations.types import AlignedTranslation
 
 SEED_FR = [
     "Fermeture le 28/12 du camp de #Tombouctou.",
@@ -90,6 +94,53 @@ def test_pivot_translates_through_every_hop(pivot_model_store: ModelStore) -> No
     assert (pivot.stats.calls, pivot.stats.segments) == (2, 4)
     # fr -> en -> "de" (really fr) of the same sentence: "#Tombouctou" comes back to itself.
     assert (6, 6) in aligned[0].alignment
+
+
+LONE_WORDS = ["x", "a", "ok", "Gao"]
+
+
+def test_a_lone_unknown_word_is_kept_as_written_not_decoded_past_the_model(
+    translator: ArgosTranslator,
+) -> None:
+    """The test model never ends "x" (nor "Gao Gao Gao ..."): the capped output is not used."""
+    texts = [*LONE_WORDS, SEED_FR[0]]
+    assert translator.translate(texts, "fr", "en") == [*LONE_WORDS, SEED_EN[0]]
+    assert translator.stats.runaway == len(LONE_WORDS)
+    aligned = translator.translate_aligned(LONE_WORDS, "en", "fr")
+    assert aligned == [AlignedTranslation.unchanged(word) for word in LONE_WORDS]
+
+
+def test_a_runaway_is_decided_per_sentence_whatever_shares_its_batch(
+    translator: ArgosTranslator,
+) -> None:
+    long_one = " ".join(fr for fr, _ in read_corpus()[:8])
+    together = translator.translate([*LONE_WORDS, long_one, SEED_FR[1]], "fr", "en")
+    alone = [translator.translate([text], "fr", "en")[0] for text in (*LONE_WORDS, SEED_FR[1])]
+    assert together[: len(LONE_WORDS)] == LONE_WORDS == alone[: len(LONE_WORDS)]
+    assert together[-1] == alone[-1] == SEED_EN[1]
+
+
+def test_a_runaway_in_a_pivot_hop_keeps_the_original_sentence(
+    pivot_model_store: ModelStore,
+) -> None:
+    pivot = ArgosTranslator(pivot_model_store)
+    assert pivot.translate(["Gao", SEED_FR[1]], "fr", "de") == ["Gao", SEED_FR[1]]
+    assert pivot.stats.runaway == 1
+
+
+def test_decoder_positions_come_from_the_model_file_or_its_config(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    model_dir = model_store.route("fr", "en")[0].path / "model"
+    assert decoder_positions(model_dir) == 256
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 64}))
+    assert decoder_positions(copy) == 64
+    (copy / "model.bin").write_bytes(b"\x01\x00")
+    (copy / "config.json").unlink()
+    assert decoder_positions(copy) is None
 
 
 def test_hashtag_aligns_with_its_translation(translator: ArgosTranslator) -> None:

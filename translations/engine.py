@@ -22,13 +22,23 @@ model with a learned position table fails the whole batch on one; so a sentence 
 ``EngineSettings.max_input_length`` goes in as parts cut at word boundaries (after punctuation
 where possible: ``translations.pieces.cut_pieces``) and comes back joined, alignment included.
 
-Batching: one ``translate_batch`` call per hop gets every sentence; CTranslate2 sorts them by
-length, cuts them into ``max_batch_size`` chunks (little padding), spreads the chunks over
-``inter_threads`` workers and returns results in input order.
+Runaway output: a model that does not know a lone word ("x", "ok", "Gao") may never end its
+sentence, and a model with a position table (the test model's has 256) then raises on the
+whole batch. So decoding is capped per batch relative to input length (``_Decoder``); an
+output that reaches its cap is not used: that sentence is kept as written (``EngineStats.
+runaway``, a warning in the log), and it is not an error. Why not a problem that fails the
+document: the model's answer is deterministic, so the item would fail on every cycle, and
+for what such inputs mostly are (names, tokens, single letters) the source is the right
+translation.
+
+Batching: the sentences of one hop are sorted by length and cut into ``max_batch_size``
+batches (little padding), submitted together to CTranslate2, whose ``inter_threads`` workers
+decode them in parallel; results come back in input order.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from translations.errors import TranslationError
+from translations.modelfile import decoder_positions
 from translations.pieces import (
     align_words,
     compose_alignments,
@@ -47,6 +58,8 @@ from translations.types import AlignedTranslation
 if TYPE_CHECKING:
     import ctranslate2
     import sentencepiece
+
+log = logging.getLogger("lingofeed.translations")
 
 __all__ = [
     "ArgosTranslator",
@@ -97,7 +110,7 @@ class EngineSettings:
     intra_threads: int = 1
     #: Examples per batch; CTranslate2 sorts by length before cutting batches.
     max_batch_size: int = 64
-    #: Longest output in pieces; a safety net against a model that never ends a sentence.
+    #: Longest output in pieces, whatever the input; each batch is capped lower (``_Decoder``).
     max_decoding_length: int = 512
     #: Longest input in pieces; a longer sentence is translated in parts (``cut_pieces``),
     #: never truncated. 250 + the end token fits a 256-position model (the test model's).
@@ -143,6 +156,8 @@ class EngineStats:
     segments: int = 0
     #: Of those, sentences longer than ``max_input_length`` pieces, translated in parts.
     split: int = 0
+    #: Sentences whose output ran away (no end within the decoding cap): kept as written.
+    runaway: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,6 +166,8 @@ class LoadedModel:
 
     translator: ctranslate2.Translator
     tokenizer: sentencepiece.SentencePieceProcessor
+    #: Rows of the decoder's position table, None when unbounded or unknown.
+    positions: int | None = None
 
 
 class ArgosTranslator:
@@ -183,13 +200,22 @@ class ArgosTranslator:
     ) -> list[AlignedTranslation]:
         route = self._router.route(src, tgt)
         results = [AlignedTranslation(text) for text in texts]
+        kept: set[int] = set()
         for position, hop in enumerate(route):
+            hop_texts = ["" if i in kept else result.text for i, result in enumerate(results)]
             try:
-                hop_results = self._run(hop, [result.text for result in results], aligned=aligned)
+                hop_results, runaway = self._run(hop, hop_texts, aligned=aligned)
             except (RuntimeError, ValueError, OSError) as exc:
                 raise TranslationError(
                     src, tgt, f"model failed on a batch of {len(texts)}", model=hop.model_id
                 ) from exc
+            for index in sorted(runaway):
+                log.warning(
+                    "%s: output ran away (no end, or absurdly long); kept as written: %.80r",
+                    hop.model_id,
+                    texts[index],
+                )
+            kept |= runaway
             if aligned and position > 0:
                 hop_results = [
                     AlignedTranslation(
@@ -198,46 +224,51 @@ class ArgosTranslator:
                     for before, now in zip(results, hop_results, strict=True)
                 ]
             results = hop_results
+        with self._lock:
+            self.stats.runaway += len(kept)
+        for index in kept:
+            results[index] = AlignedTranslation.unchanged(texts[index])
         return results
 
     def _run(
         self, package: InstalledPackage, texts: Sequence[str], *, aligned: bool
-    ) -> list[AlignedTranslation]:
-        """One hop: every non-blank text through one model in one ``translate_batch`` call.
+    ) -> tuple[list[AlignedTranslation], set[int]]:
+        """One hop: every non-blank text through one model; also the indices that ran away.
 
         A text longer than ``max_input_length`` pieces goes in as several examples (its
-        parts), whose translations and alignments are joined back in order.
+        parts), whose translations and alignments are joined back in order. A text any of
+        whose parts ran away (``_Decoder``) is reported instead of translated.
         """
         todo = [index for index, text in enumerate(texts) if text.strip()]
         results = [AlignedTranslation("") for _ in texts]
         if not todo:
-            return results
+            return results, set()
         model = self._load(package)
-        settings = self.settings
         encoded = model.tokenizer.encode([texts[i] for i in todo], out_type=str)
-        parts = [cut_pieces(pieces, settings.max_input_length) for pieces in encoded]
+        parts = [cut_pieces(pieces, self.settings.max_input_length) for pieces in encoded]
         examples = [part for sentence in parts for part in sentence]
-        outputs = iter(
-            model.translator.translate_batch(
-                examples, **settings.decoding_options(), return_attention=aligned
-            )
-        )
+        decoder = _Decoder(model, self.settings)
+        outputs = iter(decoder.translate(examples, aligned=aligned))
+        runaway: set[int] = set()
         with self._lock:
             self.stats.calls += 1
-            self.stats.batches += -(-len(examples) // settings.max_batch_size)
+            self.stats.batches += decoder.batches
             self.stats.segments += len(todo)
             self.stats.split += sum(len(sentence) > 1 for sentence in parts)
         for index, sentence in zip(todo, parts, strict=True):
-            if len(sentence) == 1:
-                results[index] = _result(model, sentence[0], next(outputs), texts[index], aligned)
+            done = [next(outputs) for _ in sentence]
+            if any(output is None for output in done):
+                runaway.add(index)
+            elif len(sentence) == 1:
+                results[index] = _result(model, sentence[0], done[0], texts[index], aligned)
             else:
                 sources = [model.tokenizer.decode(list(part)) for part in sentence]
                 translated = [
-                    _result(model, part, next(outputs), source, aligned)
-                    for part, source in zip(sentence, sources, strict=True)
+                    _result(model, part, output, source, aligned)
+                    for part, output, source in zip(sentence, done, sources, strict=True)
                 ]
                 results[index] = _joined(sources, translated, texts[index])
-        return results
+        return results, runaway
 
     def _load(self, package: InstalledPackage) -> LoadedModel:
         with self._lock:
@@ -245,6 +276,66 @@ class ArgosTranslator:
             if loaded is None:
                 loaded = self._models[package.path] = load_model(package.path, self.settings)
             return loaded
+
+
+class _Decoder:
+    """Decodes examples in batches of similar length, with an output cap per batch.
+
+    Why a cap: a model that does not know a lone word ("x", "Gao") may never end the sentence
+    ("Gao Gao Gao ..."), and a model with a position table then raises on the whole batch once
+    an output reaches the end of the table. So a batch decodes at most
+    ``min(positions - 1, 3 * n + 10, max_decoding_length)`` pieces, ``n`` being its longest
+    input's pieces. An output of more than ``2 * n + 8`` pieces for its own input of ``n``
+    (which includes every output stopped by the cap) is a runaway, not a translation: the test
+    model turns "x" into a whole corpus sentence, while no corpus translation exceeds
+    ``2 * n + 4`` ("peacekeeping", 1 piece, is "maintien de la paix", 6). A runaway is reported
+    as ``None``, whatever else shared its batch, and the caller keeps that sentence as written
+    (for a lone name or token that is the right translation; for anything else the model's
+    output was not one). Batches go to CTranslate2 asynchronously, so its ``inter_threads``
+    workers still decode them in parallel.
+    """
+
+    def __init__(self, model: LoadedModel, settings: EngineSettings) -> None:
+        self._model = model
+        self._settings = settings
+        self.batches = 0
+
+    def cap(self, pieces: int) -> int:
+        """The most pieces a batch whose longest input has ``pieces`` pieces decodes."""
+        limit = min(self._settings.max_decoding_length, 3 * pieces + 10)
+        positions = self._model.positions
+        return limit if positions is None else max(1, min(limit, positions - 1))
+
+    def ran_away(self, pieces: int, output: Sequence[str]) -> bool:
+        """Whether ``output`` is no translation of an input of ``pieces`` pieces."""
+        return len(output) >= self.cap(pieces) or len(output) > 2 * pieces + 8
+
+    def translate(
+        self, examples: Sequence[Sequence[str]], *, aligned: bool
+    ) -> list[ctranslate2.TranslationResult | None]:
+        """One result per example, in order; None for an output that reached its cap."""
+        size = self._settings.max_batch_size
+        order = sorted(range(len(examples)), key=lambda i: len(examples[i]))
+        options = self._settings.decoding_options()
+        pending = []
+        for start in range(0, len(order), size):
+            batch = order[start : start + size]
+            options["max_decoding_length"] = self.cap(len(examples[batch[-1]]))
+            futures = self._model.translator.translate_batch(
+                [list(examples[i]) for i in batch],
+                **options,
+                return_attention=aligned,
+                asynchronous=True,
+            )
+            pending.append((batch, futures))
+        self.batches = len(pending)
+        outputs: list[ctranslate2.TranslationResult | None] = [None] * len(examples)
+        for batch, futures in pending:
+            for index, future in zip(batch, futures, strict=True):
+                output = future.result()
+                runaway = self.ran_away(len(examples[index]), output.hypotheses[0])
+                outputs[index] = None if runaway else output
+        return outputs
 
 
 def _result(
@@ -299,4 +390,4 @@ def load_model(path: Path, settings: EngineSettings) -> LoadedModel:
         intra_threads=settings.intra_threads,
     )
     tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
-    return LoadedModel(translator, tokenizer)
+    return LoadedModel(translator, tokenizer, decoder_positions(path / "model"))
