@@ -161,3 +161,13 @@ def test_random_articles_keep_their_markup_through_the_real_model(pipeline, mark
         assert_well_formed(html)
     assert elements(html, ("alt", "title")) == elements(markup, ("alt", "title"))
     assert_tokens_kept(markup, html, GLOSSARIES[("fr", "en")])
+
+
+def test_a_number_in_french_grouping_is_kept_not_overwritten(pipeline):
+    """The en->fr model writes "12 000" for "12,000": a number, not a lost token."""
+    english = "More than 12,000 peacekeepers served in Mali at the height of MINUSMA."
+    french = "Plus de 12 000 Casques bleus ont servi au Mali au plus fort de la MINUSMA."
+    [to_french] = pipeline.translate([article(title=english)], ["fr"])
+    [to_english] = pipeline.translate([article(language="fr", title=french)], ["en"])
+    assert to_french.fields["title"] == french and to_french.complete
+    assert to_english.fields["title"] == english and to_english.complete

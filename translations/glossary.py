@@ -18,11 +18,14 @@ Rules (decided here, tested in ``tests/test_glossary.py``):
 - A protected term (``MINUSMA``) is a term that translates to itself.
 - A sentence with no letter outside its protected tokens (``#Tombouctou``, ``28/12``) is never
   given to the model (``has_words_to_translate``); it is kept, with the glossary applied.
-- URLs, e-mail addresses, numbers and dates (``28/12``, ``3,5``), ``#hashtags`` and
+- URLs, e-mail addresses, numbers and dates (``28/12``, ``3,5``, ``12 000``), ``#hashtags`` and
   ``@mentions`` are protected tokens: if the model lost or altered one, it is restored over its
-  aligned target words. Without an alignment to restore from, the sentence is reported as a
-  problem, and the caller keeps the source sentence. Protected tokens are restored before
-  glossary terms are applied, so a glossary term inside a hashtag still changes.
+  aligned target words. A number counts as present when the translation has it in the source's
+  or the target language's format (``12,000`` in English is ``12 000`` in French:
+  ``translations.numbers``); the model's writing is then kept. Without an alignment to restore
+  from, the sentence is reported as a problem, and the caller keeps the source sentence.
+  Protected tokens are restored before glossary terms are applied, so a glossary term inside a
+  hashtag still changes.
 """
 
 from __future__ import annotations
@@ -30,11 +33,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from translations.numbers import NUMBER_GROUPED, NumberFormat, number_format
 from translations.types import AlignedTranslation
 
 __all__ = ["Enforced", "Glossary", "enforce", "has_words_to_translate", "protected_tokens"]
@@ -48,6 +51,8 @@ _PROTECTED = re.compile(
     r"|(?<![\w&#])#\w+"
     r"|(?<!\w)\d+(?:[.,:/-]\d+)*(?!\w)"
 )
+#: Protected tokens as enforcement reads them: also numbers grouped with spaces (``12 000``).
+_TOKENS = re.compile(NUMBER_GROUPED + "|" + _PROTECTED.pattern)
 _WORDS = re.compile(r"\S+")
 _LETTER = re.compile(r"[^\W\d_]")
 #: Opening and closing punctuation around a word (quotes, brackets, full stops), which stays
@@ -137,12 +142,19 @@ class Enforced:
 class _Target:
     """The mutable target side of one sentence while rules are applied."""
 
-    def __init__(self, source: str, translation: AlignedTranslation) -> None:
+    def __init__(
+        self,
+        source: str,
+        translation: AlignedTranslation,
+        formats: tuple[NumberFormat | None, NumberFormat | None] = (None, None),
+    ) -> None:
         self.source = source
         self.slots = translation.text.split()
         self.alignment = translation.alignment
+        #: Number formats of the source and target languages, when known.
+        self.formats = formats
         #: Protected tokens of the source, where they are.
-        self.token_matches = list(_PROTECTED.finditer(source))
+        self.token_matches = list(_TOKENS.finditer(source))
         #: A slot holding one of these is never written over.
         self.tokens = frozenset(match.group() for match in self.token_matches)
         #: Slots an earlier rule wrote (a restored token, a glossary term): their source word.
@@ -151,6 +163,34 @@ class _Target:
     @cached_property
     def source_spans(self) -> list[tuple[int, int]]:
         return [match.span() for match in _WORDS.finditer(self.source)]
+
+    def same_number(self, source_token: str, target_token: str) -> bool:
+        """Whether ``target_token`` is the number ``source_token``, written in the source's or
+        the target's format (``12 000`` for ``12,000`` in French, or ``12,000`` as is)."""
+        source_format = self.formats[0]
+        value = source_format.value(source_token) if source_format else None
+        if value is None:
+            return False
+        return any(f is not None and f.value(target_token) == value for f in self.formats)
+
+    def missing_tokens(self) -> list[re.Match[str]]:
+        """Source tokens with no counterpart in the translation: the same text is looked for
+        first, then the same number in another format; each target token counts once."""
+        found = _TOKENS.findall(" ".join(slot for slot in self.slots if slot))
+        unmatched = []
+        for match in self.token_matches:
+            if match.group() in found:
+                found.remove(match.group())
+            else:
+                unmatched.append(match)
+        missing = []
+        for match in unmatched:
+            same = next((t for t in found if self.same_number(match.group(), t)), None)
+            if same is None:
+                missing.append(match)
+            else:
+                found.remove(same)
+        return missing
 
     def source_words(self, start: int, end: int) -> tuple[int, int]:
         """The word range ``[first, last)`` of the source covering characters ``[start, end)``."""
@@ -243,25 +283,19 @@ def _match_text(pattern: re.Pattern[str], text: str) -> str:
 def _restore_protected(target: _Target) -> list[str]:
     """Put back every protected token the model lost; return what could not be restored.
 
-    Tokens are counted whole (``2023`` is not in ``28/12/2023``), on both sides alike.
+    Tokens are counted whole (``2023`` is not in ``28/12/2023``), on both sides alike, and a
+    number is found in either language's format (``_Target.missing_tokens``).
     """
     problems: list[str] = []
-    if not target.token_matches:
-        return problems
-    expected = Counter(match.group() for match in target.token_matches)
-    present = Counter(protected_tokens(" ".join(target.slots)))
-    for match in target.token_matches:
+    for match in target.missing_tokens():
         token = match.group()
-        if present[token] >= expected[token]:
-            continue
         first, last = target.source_words(*match.span())
         run = target.aligned_run(first, last)
         if not run:
             problems.append(f"protected {token!r} lost in the translation of {target.source!r}")
             continue
-        if token not in protected_tokens(target.text_of(run)):
+        if token not in _TOKENS.findall(target.text_of(run)):
             target.write(run, _loose_pattern(token), token, first)
-            present = Counter(protected_tokens(" ".join(target.slots)))
     return problems
 
 
@@ -290,10 +324,18 @@ def _apply_terms(target: _Target, glossary: Glossary) -> None:
 
 
 def enforce(
-    source: str, translation: AlignedTranslation, glossary: Glossary | None = None
+    source: str,
+    translation: AlignedTranslation,
+    glossary: Glossary | None = None,
+    languages: tuple[str, str] | None = None,
 ) -> Enforced:
-    """Restore protected tokens, then apply ``glossary``, to the model's ``translation``."""
-    target = _Target(source, translation)
+    """Restore protected tokens, then apply ``glossary``, to the model's ``translation``.
+
+    ``languages`` (source, target) lets numbers match in either language's format; without
+    it a number must come out exactly as written.
+    """
+    formats = (number_format(languages[0]), number_format(languages[1])) if languages else None
+    target = _Target(source, translation, formats or (None, None))
     problems = _restore_protected(target)
     if not problems and glossary is not None:
         _apply_terms(target, glossary)

@@ -252,7 +252,7 @@ class TranslationPipeline:
                 if translation is None:
                     failed.add((src, tgt))
                     continue
-                renderings[unit] = Rendering(translation, glossary)
+                renderings[unit] = Rendering(translation, glossary, languages=(src, tgt))
             rebuilt: Rebuilt = job.rebuild(renderings)
             fields[name] = rebuilt.text
             machine_translated = machine_translated or rebuilt.translated

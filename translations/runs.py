@@ -57,6 +57,9 @@ class Rendering:
     translation: AlignedTranslation
     glossary: Glossary | None = None
     machine_translated: bool = True
+    #: (source, target) language tags: a number may then change format (``12,000`` ->
+    #: ``12 000``) without being restored; None compares numbers as written.
+    languages: tuple[str, str] | None = None
 
     @classmethod
     def kept(cls, unit: str, glossary: Glossary | None) -> Rendering:
@@ -135,7 +138,9 @@ class Run:
             sentence = " ".join(self.words[first:last])
             rendering = renderings.get(sentence)
             if rendering is not None:
-                enforced = enforce(sentence, rendering.translation, rendering.glossary)
+                enforced = enforce(
+                    sentence, rendering.translation, rendering.glossary, rendering.languages
+                )
                 trouble = list(enforced.problems)
                 if not any(enforced.slots):
                     trouble.append(f"empty translation of {sentence!r}")
