@@ -201,15 +201,66 @@ def test_gone_articles_need_no_translation(store: Storage):
     assert _needing(store) == []
 
 
-def test_content_updated_at_moves_only_when_fields_change(store: Storage):
-    store.upsert_entries("s", [entry("a")], T0)
-    first = _translate(store, "a", now=T1)
-    assert first.content_updated_at == T1
-    same = _translate(store, "a", context="other", now=T2)
-    assert same.content_updated_at == T1
-    assert same.translated_at == T2 and same.context == "other"
-    changed = _translate(store, "a", fields={"title": "A new title"}, now=T2)
+PUBLISHED = datetime(2023, 12, 31, 18, 0, tzinfo=UTC)
+EDITED = datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        ({"published": PUBLISHED, "updated": EDITED}, EDITED),
+        ({"published": PUBLISHED}, PUBLISHED),
+        ({}, T0),
+    ],
+    ids=["upstream-updated", "published", "first-seen"],
+)
+def test_first_translation_takes_the_article_date_not_the_translation_time(
+    store: Storage, dates: dict[str, datetime], expected: datetime
+):
+    """A fresh install translating old articles must not show them as just edited."""
+    store.upsert_entries("s", [entry("a", **dates)], T0)
+    store.set_translation_status(
+        "s", "a", "en", status=TranslationStatus.PENDING, content_hash="h", context="c"
+    )
+    assert _translate(store, "a", now=T2).content_updated_at == expected
+    [shown] = store.get_localized("en")
+    assert shown.updated == expected
+
+
+def test_unchanged_retranslation_keeps_the_entry_date(store: Storage):
+    store.upsert_entries("s", [entry("a", published=PUBLISHED)], T0)
+    _translate(store, "a", now=T1)
+    same = _translate(store, "a", context="other glossary", now=T2)
+    assert same.content_updated_at == PUBLISHED
+    assert same.translated_at == T2 and same.context == "other glossary"
+    [shown] = store.get_localized("en")
+    assert shown.updated == PUBLISHED
+
+
+def test_a_changed_translation_dates_the_entry_at_the_change(store: Storage):
+    store.upsert_entries("s", [entry("a", published=PUBLISHED)], T0)
+    _translate(store, "a", now=T1)
+    changed = _translate(store, "a", fields={"title": "A better title"}, now=T2)
     assert changed.content_updated_at == T2
+    again = _translate(store, "a", fields={"title": "A better title"}, now=T2 + timedelta(days=1))
+    assert again.content_updated_at == T2
+
+
+def test_an_upstream_edit_dates_the_entry_when_its_translation_changes(store: Storage):
+    store.upsert_entries("s", [entry("a", published=PUBLISHED)], T0)
+    _translate(store, "a", now=T1)
+    store.upsert_entries("s", [entry("a", "Nouveau", published=PUBLISHED, updated=EDITED)], T1)
+    _translate(store, "a", fields={"title": "New"}, now=T2)
+    [shown] = store.get_localized("en")
+    assert (shown.title, shown.updated, shown.published) == ("New", T2, PUBLISHED)
+
+
+def test_translating_a_missing_article_names_it(store: Storage):
+    store.add_source("s", None)
+    with pytest.raises(LookupError, match=r"'nope'.*'s'"):
+        store.save_translation(
+            "s", "nope", "en", fields={"title": "x"}, content_hash="h", context="c", now=T1
+        )
 
 
 def test_failed_status_keeps_earlier_fields(store: Storage):
@@ -267,7 +318,7 @@ def test_localized_overlays_translated_fields_on_the_original(store: Storage):
     assert shown.media[0].caption == "Caption" and shown.media[0].credit == "AFP"
     assert shown.media[0].alt == "Alt"
     assert shown.language == "en" and shown.original_language == "fr"
-    assert shown.machine_translated and shown.updated == T1
+    assert shown.machine_translated and shown.updated == FULL.updated
     assert shown.published == FULL.published and shown.link == FULL.link
 
 

@@ -76,14 +76,23 @@ class TranslationsMixin(StorageBase):
         source_language: str | None = None,
         machine_translated: bool = True,
     ) -> TranslationRecord:
-        """Store a finished translation; ``content_updated_at`` moves only if ``fields`` changed.
+        """Store a finished translation, dated as readers should see it (``content_updated_at``).
 
-        So a retranslation after a glossary change that yields the same text does not make
-        readers see the entry as updated.
+        The first translation takes the article's own date (upstream ``updated``, else
+        ``published``, else first seen): translating an old article does not edit it, and a
+        fresh install must not show every old article as just updated. Afterwards the date moves
+        to ``now`` only when the translated ``fields`` change (an upstream edit or a different
+        translation), so a retranslation after a glossary change that yields the same text does
+        not make readers see the entry as updated.
         """
         with self._write(f"translation of {upstream_id!r} into {language!r}") as conn:
             previous = _translation_row(conn, source_id, upstream_id, language)
-            unchanged = previous is not None and dict(previous["fields"]) == dict(fields)
+            if previous is None or not previous["fields"]:
+                updated_at = _article_date(conn, source_id, upstream_id)
+            elif dict(previous["fields"]) == dict(fields):
+                updated_at = previous["content_updated_at"]
+            else:
+                updated_at = now
             values: dict[str, Any] = {
                 "fields": dict(fields),
                 "content_hash": content_hash,
@@ -93,9 +102,7 @@ class TranslationsMixin(StorageBase):
                 "translated_at": now,
                 "source_language": source_language,
                 "machine_translated": machine_translated,
-                "content_updated_at": previous["content_updated_at"]
-                if previous and unchanged
-                else now,
+                "content_updated_at": updated_at,
             }
             _put_translation(conn, source_id, upstream_id, language, previous, values)
             row = _translation_row(conn, source_id, upstream_id, language)
@@ -205,6 +212,17 @@ def _translation_row(
     return conn.execute(query).mappings().first()
 
 
+def _article_date(conn: Connection, source_id: str, upstream_id: str) -> datetime:
+    """``article_date`` of a stored article, read inside the caller's transaction."""
+    query = sa.select(articles).where(
+        articles.c.source_id == source_id, articles.c.upstream_id == upstream_id
+    )
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise LookupError(f"no article {upstream_id!r} in source {source_id!r} to translate")
+    return article_date(article_from_row(row))
+
+
 def _put_translation(
     conn: Connection,
     source_id: str,
@@ -273,7 +291,7 @@ def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
         categories=categories,
         media=media,
         published=data.published,
-        updated=record.content_updated_at or data.updated or data.published,
+        updated=record.content_updated_at or article_date(article),
         machine_translated=record.machine_translated,
         partly_translated=record.machine_translated and same_language(original, record.language),
     )
@@ -295,5 +313,15 @@ def original_entry(article: Article) -> LocalizedEntry:
         categories=data.categories,
         media=data.media,
         published=data.published,
-        updated=data.updated or data.published or article.first_seen,
+        updated=article_date(article),
     )
+
+
+def article_date(article: Article) -> datetime:
+    """The date an article carries itself: upstream updated, else published, else first seen.
+
+    An original entry shows it, and so does a translation until its text changes: translating
+    is not editing.
+    """
+    data = article.data
+    return data.updated or data.published or article.first_seen
