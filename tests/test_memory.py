@@ -145,3 +145,16 @@ def test_unsupported_database_is_refused_with_its_name() -> None:
     engine = sa.create_engine("mysql+mysqldb://user:secret@db.example/lingofeed", module=driver)
     with pytest.raises(StorageError, match=r"supports sqlite and postgresql, not mysql.*\*\*\*"):
         SqlTranslationMemory(engine)
+
+
+def test_add_alignments_completes_only_rows_stored_without_one(
+    memory: SqlTranslationMemory,
+) -> None:
+    other = TMKey("Le camp ferme.", "fr", "en", MODEL)
+    memory.put_many({CLOSURE: AlignedTranslation(CLOSURE_EN.text), other: CLOSURE_EN})
+    memory.add_alignments(
+        {CLOSURE: CLOSURE_EN, other: AlignedTranslation(CLOSURE_EN.text, ((0, 0),))}
+    )
+    assert memory.get_many([CLOSURE, other]) == {CLOSURE: CLOSURE_EN, other: CLOSURE_EN}
+    memory.add_alignments({CLOSURE: AlignedTranslation("Another text.", ((0, 0),))})
+    assert memory.get_many([CLOSURE]) == {CLOSURE: CLOSURE_EN}  # never a different answer

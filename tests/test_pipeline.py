@@ -49,7 +49,9 @@ def test_second_run_over_the_same_documents_makes_no_model_call(pipeline, transl
     documents = [article(title=TITLE_EN, caption=SEED_FR), article("b", "fr", title=SEED_FR)]
     first = pipeline.translate(documents, ["en", "fr"])
     calls = translator.stats.calls
-    assert pipeline.stats.model_calls == 2 and pipeline.stats.sentences_translated == 3
+    # en->fr: the title alone (no alignment needed); fr->en: 28/12 and #Tombouctou need one,
+    # the second sentence does not.
+    assert pipeline.stats.model_calls == 3 and pipeline.stats.sentences_translated == 3
     second = pipeline.translate(documents, ["en", "fr"])
     assert translator.stats.calls == calls
     assert pipeline.stats.model_calls == 0 and pipeline.stats.sentences_translated == 0
@@ -171,3 +173,64 @@ def test_a_number_in_french_grouping_is_kept_not_overwritten(pipeline):
     [to_english] = pipeline.translate([article(language="fr", title=french)], ["en"])
     assert to_french.fields["title"] == french and to_french.complete
     assert to_english.fields["title"] == english and to_english.complete
+
+
+class Recording:
+    """The real translator, recording which sentences were asked with a word alignment."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.plain: list[str] = []
+        self.aligned: list[str] = []
+
+    def translate(self, texts, src, tgt):
+        self.plain.extend(texts)
+        return self.inner.translate(texts, src, tgt)
+
+    def translate_aligned(self, texts, src, tgt):
+        self.aligned.extend(texts)
+        return self.inner.translate_aligned(texts, src, tgt)
+
+    def model_id(self, src, tgt):
+        return self.inner.model_id(src, tgt)
+
+
+FLAG = "Le drapeau des Nations unies est descendu au camp de Tombouctou."
+FLAG_EN = "The United Nations flag is lowered at the Timbuktu camp."
+CONVOY = "Le dernier convoi a quitté Gao en décembre."
+CONVOY_EN = "The last convoy left Gao in December."
+
+
+def test_only_sentences_with_an_element_a_token_or_a_term_are_aligned(translator, memory):
+    recording = Recording(translator)
+    pipeline = TranslationPipeline(
+        recording, memory, glossaries={("fr", "en"): Glossary({"Gao": "Gao city"})}
+    )
+    closure = "Fermeture le 28/12 du camp."
+    market = "Le grand marché de Tombouctou est de nouveau animé."
+    content = f'<p>{FLAG} <a href="https://un.org">{market}</a></p><p>{closure}</p>'
+    document = article("a", "fr", title=FLAG, summary=CONVOY, content=content)
+    [english] = pipeline.translate([document], ["en"])
+    assert english.complete and english.fields["title"] == FLAG_EN
+    assert english.fields["summary"] == CONVOY_EN.replace("Gao", "Gao city")
+    assert sorted(recording.aligned) == sorted([market, closure, CONVOY])
+    assert recording.plain == [FLAG]
+    assert pipeline.stats.model_calls == 2
+
+
+def test_a_remembered_sentence_without_alignment_is_aligned_when_an_element_needs_it(
+    translator, memory
+):
+    recording = Recording(translator)
+    pipeline = TranslationPipeline(recording, memory, languages=["fr", "en"])
+    pipeline.translate([article("a", "fr", title=FLAG)], ["en"])
+    assert (recording.plain, recording.aligned) == ([FLAG], [])
+    link = '<a href="https://un.org">Tombouctou</a>'
+    linked = "<p>" + FLAG.replace("Tombouctou", link) + "</p>"
+    [english] = pipeline.translate([article("b", "fr", content=linked)], ["en"])
+    expected = FLAG_EN.replace("Timbuktu", '<a href="https://un.org">Timbuktu</a>')
+    assert english.fields["content"] == f"<p>{expected}</p>"
+    assert recording.aligned == [FLAG]
+    again = pipeline.translate([article("c", "fr", content=linked)], ["en"])
+    assert again[0].fields == english.fields and recording.aligned == [FLAG]
+    assert pipeline.stats.model_calls == 0 and pipeline.stats.tm_hits == 1

@@ -40,7 +40,14 @@ from functools import cached_property
 from translations.numbers import NUMBER_GROUPED, NumberFormat, number_format
 from translations.types import AlignedTranslation
 
-__all__ = ["Enforced", "Glossary", "enforce", "has_words_to_translate", "protected_tokens"]
+__all__ = [
+    "Enforced",
+    "Glossary",
+    "enforce",
+    "has_words_to_translate",
+    "needs_alignment",
+    "protected_tokens",
+]
 
 #: URLs, e-mail addresses, @mentions, #hashtags, then numbers, times and dates.
 _PROTECTED = re.compile(
@@ -123,6 +130,18 @@ def has_words_to_translate(sentence: str) -> bool:
     model handed one invents a sentence around it: such a sentence is kept as written.
     """
     return _LETTER.search(_PROTECTED.sub(" ", sentence)) is not None
+
+
+def needs_alignment(sentence: str, glossary: Glossary | None) -> bool:
+    """Whether enforcing ``sentence``'s translation may use the word alignment: it has a
+    protected token (restored where it went) or a glossary term (replaced where it went).
+
+    Most sentences have neither, and asking the model for attention and aligning words costs
+    about as much as the rest of the pipeline's work on a sentence.
+    """
+    if _TOKENS.search(sentence):
+        return True
+    return glossary is not None and any(old.search(sentence) for old, _ in glossary.rules)
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,8 @@ class HtmlJob:
             runs += [a.run for a in self._walker.attributes]
         #: Plain-text sentences to translate, each once, in document order.
         self.units: tuple[str, ...] = tuple(dict.fromkeys(u for run in runs for u in run.units()))
+        #: Units with an inline element in them: their translation needs a word alignment.
+        self.tagged = frozenset(u for run in runs for u in run.tagged_units())
 
     def rebuild(self, renderings: Mapping[str, Rendering]) -> Rebuilt:
         """The field with every rendered unit translated; others keep their source text."""
@@ -156,6 +158,8 @@ class TextJob:
         self._text = text
         self._run = Run(text, lang, [], [])
         self.units: tuple[str, ...] = tuple(dict.fromkeys(self._run.units()))
+        #: Plain text has no inline elements.
+        self.tagged: frozenset[str] = frozenset()
 
     def rebuild(self, renderings: Mapping[str, Rendering]) -> Rebuilt:
         target, problems = self._run.render(renderings)

@@ -56,6 +56,8 @@ TM_SCHEMA = Schema("translation_memory", _metadata, version=1)
 #: Rows per statement: keeps every dialect far below its bound-parameter limit.
 _CHUNK = 200
 _DIALECTS = ("sqlite", "postgresql")
+#: How a row stored without an alignment holds it.
+_NO_ALIGNMENT = "[]"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,15 @@ class TranslationMemory(Protocol):
 
     def put_many(self, rows: Mapping[TMKey, AlignedTranslation]) -> None:
         """Store ``rows`` in one transaction; keys already stored keep their first answer."""
+        ...
+
+    def add_alignments(self, rows: Mapping[TMKey, AlignedTranslation]) -> None:
+        """Give stored rows that have the same text but no alignment the alignment of ``rows``.
+
+        The pipeline asks the model for an alignment only where a sentence needs one, so a row
+        may have been stored without; the model is deterministic, so the same text comes back
+        and only the alignment is new. A row with an alignment is never changed.
+        """
         ...
 
 
@@ -164,6 +175,40 @@ class SqlTranslationMemory:
         if not values:
             return
         statement = _insert_ignoring_duplicates(self._engine.dialect.name)
+        writing = wrap_errors(self._engine, "cannot write the translation memory")
+        with writing, self._engine.begin() as conn:
+            for chunk in _chunks(values):
+                conn.execute(statement, list(chunk))
+        self.stats.writes += len(values)
+
+    def add_alignments(self, rows: Mapping[TMKey, AlignedTranslation]) -> None:
+        values = [
+            {
+                "key_hash": key.source_hash,
+                "key_src": key.src,
+                "key_tgt": key.tgt,
+                "key_model": key.model_id,
+                "key_target": value.text,
+                "new_alignment": json.dumps([list(pair) for pair in value.alignment]),
+            }
+            for key, value in rows.items()
+            if value.alignment
+        ]
+        if not values:
+            return
+        c = tm_table.c
+        statement = (
+            tm_table.update()
+            .where(
+                c.source_hash == sa.bindparam("key_hash"),
+                c.src == sa.bindparam("key_src"),
+                c.tgt == sa.bindparam("key_tgt"),
+                c.model_id == sa.bindparam("key_model"),
+                c.target == sa.bindparam("key_target"),
+                c.alignment == _NO_ALIGNMENT,
+            )
+            .values(alignment=sa.bindparam("new_alignment"))
+        )
         writing = wrap_errors(self._engine, "cannot write the translation memory")
         with writing, self._engine.begin() as conn:
             for chunk in _chunks(values):

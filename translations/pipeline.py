@@ -5,8 +5,13 @@ engine notes: ~40x between per-text calls and one batched call), and the same se
 appears in several articles, fields or languages. So every sentence still untranslated, across
 all documents and all target languages, is gathered first; each distinct (sentence, source,
 target) is looked up once in the translation memory; the misses of one language pair go to the
-model in a single ``translate_aligned`` call (the unit of work a queue could carry); then every
-field is rebuilt from the results, and glossaries are applied there, from the alignment.
+model in one batch (the unit of work a queue could carry); then every field is rebuilt from the
+results, and glossaries are applied there, from the alignment.
+
+Word alignment only where it is used: a sentence with an inline element in it, a protected
+token or a glossary term (``glossary.needs_alignment``) goes through ``translate_aligned``; the
+others (most sentences) through ``translate``, so a pair costs at most two model calls. Attention
+and aligning words cost about as much as all the rest of the pipeline's work per sentence.
 
 A sentence with nothing to translate once its protected tokens are taken out (``#Tombouctou``,
 ``28/12 @minusma``: see ``glossary.has_words_to_translate``) never goes to the model, which
@@ -29,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from translations.errors import TranslationError
-from translations.glossary import Glossary, has_words_to_translate
+from translations.glossary import Glossary, has_words_to_translate, needs_alignment
 from translations.html import HtmlJob, Rebuilt, Rendering, TextJob, extract, extract_text
 from translations.langdetect import DetectionSettings, SegmentLanguageDetector
 from translations.memory import TMKey, TranslationMemory
@@ -55,7 +60,8 @@ class PipelineStats:
     sentences_requested: int = 0
     #: Distinct ones found in the translation memory.
     tm_hits: int = 0
-    #: ``translate_aligned`` calls (one per language pair with misses).
+    #: Model calls: per language pair with misses, one ``translate`` for sentences that need
+    #: no word alignment and one ``translate_aligned`` for those that do.
     model_calls: int = 0
     #: Sentences given to the model (the memory stores each distinct one).
     sentences_translated: int = 0
@@ -73,6 +79,8 @@ class _Prepared:
     language: str
     jobs: Mapping[str, HtmlJob | TextJob]
     unit_languages: Mapping[str, str]
+    #: Units with an inline element in them (their translation needs a word alignment).
+    tagged: frozenset[str]
 
 
 def _primary(tag: str) -> str:
@@ -82,6 +90,11 @@ def _primary(tag: str) -> str:
 def _units_of(jobs: Iterable[HtmlJob | TextJob]) -> list[str]:
     """The distinct units of a document's fields, in order."""
     return list(dict.fromkeys(unit for job in jobs for unit in job.units))
+
+
+def _unaligned(translation: AlignedTranslation) -> bool:
+    """A stored translation with words but no alignment (it was not needed then)."""
+    return not translation.alignment and bool(translation.text.strip())
 
 
 def _same_language(a: str, b: str) -> bool:
@@ -153,7 +166,13 @@ class TranslationPipeline:
         segments = [(u, lang) for (_, lang, _), some in zip(read, units, strict=True) for u in some]
         languages = iter(detector.detect_many(segments))
         return [
-            _Prepared(document, language, jobs, {unit: next(languages) for unit in some})
+            _Prepared(
+                document,
+                language,
+                jobs,
+                {unit: next(languages) for unit in some},
+                frozenset().union(*(job.tagged for job in jobs.values())),
+            )
             for (document, language, jobs), some in zip(read, units, strict=True)
         ]
 
@@ -166,14 +185,19 @@ class TranslationPipeline:
         detector = self._detector([*targets, *(lang for lang in declared if lang)])
         prepared = self._prepare(documents, detector)
         wanted: dict[tuple[str, str], list[str]] = {}
+        aligned: dict[tuple[str, str], set[str]] = {}
         for item in prepared:
             for unit, src in item.unit_languages.items():
                 for tgt in targets:
-                    if not _same_language(src, tgt):
-                        wanted.setdefault((src, tgt), []).append(unit)
+                    if _same_language(src, tgt):
+                        continue
+                    wanted.setdefault((src, tgt), []).append(unit)
+                    glossary = self._glossaries.get((src, tgt))
+                    if unit in item.tagged or needs_alignment(unit, glossary):
+                        aligned.setdefault((src, tgt), set()).add(unit)
         if self._deduplicate:
             wanted = {pair: sorted(set(units)) for pair, units in wanted.items()}
-        done, failures, counts = self._translate_pairs(wanted)
+        done, failures, counts = self._translate_pairs(wanted, aligned)
         results = [self._rebuild(item, tgt, done, failures) for item in prepared for tgt in targets]
         self.stats = PipelineStats(
             sentences_requested=sum(len(units) for units in wanted.values()),
@@ -186,13 +210,19 @@ class TranslationPipeline:
         return results
 
     def _translate_pairs(
-        self, wanted: Mapping[tuple[str, str], Sequence[str]]
+        self,
+        wanted: Mapping[tuple[str, str], Sequence[str]],
+        aligned: Mapping[tuple[str, str], set[str]],
     ) -> tuple[
         dict[tuple[str, str, str], AlignedTranslation],
         dict[tuple[str, str], str],
         tuple[int, int, int],
     ]:
-        """Translations by (sentence, src, tgt), failures by pair, (hits, calls, translated)."""
+        """Translations by (sentence, src, tgt), failures by pair, (hits, calls, translated).
+
+        The sentences of a pair in ``aligned`` need a word alignment; a memory row without one
+        is translated again for them (same text, now aligned) and completed in the memory.
+        """
         failures: dict[tuple[str, str], str] = {}
         keys: dict[tuple[str, str], list[TMKey]] = {}
         for (src, tgt), units in sorted(wanted.items()):
@@ -205,27 +235,54 @@ class TranslationPipeline:
         found = self._memory.get_many({key for pair_keys in keys.values() for key in pair_keys})
         fresh: dict[TMKey, AlignedTranslation] = {}
         calls = translated = 0
-        for (src, tgt), pair_keys in keys.items():
-            misses = [key for key in pair_keys if key not in found]
+        for pair, pair_keys in keys.items():
+            need = aligned.get(pair, set())
+            misses = [
+                key
+                for key in pair_keys
+                if key not in found or (key.source in need and _unaligned(found[key]))
+            ]
             if not misses:
                 continue
-            calls += 1
             try:
-                outputs = self._translator.translate_aligned([k.source for k in misses], src, tgt)
+                outputs, pair_calls = self._translate_pair(misses, need, pair)
             except TranslationError as error:
-                failures[(src, tgt)] = str(error)
+                failures[pair] = str(error)
                 continue
-            if len(outputs) != len(misses):
-                failures[(src, tgt)] = (
-                    f"model returned {len(outputs)} translations for {len(misses)} sentences "
-                    f"({src}->{tgt})"
-                )
-                continue
-            fresh.update(zip(misses, outputs, strict=True))
+            calls += pair_calls
+            fresh.update(outputs)
             translated += len(misses)
-        self._memory.put_many(fresh)
+        self._memory.put_many({key: value for key, value in fresh.items() if key not in found})
+        self._memory.add_alignments({key: value for key, value in fresh.items() if key in found})
         done = {(k.source, k.src, k.tgt): v for k, v in (*found.items(), *fresh.items())}
-        return done, failures, (len(found), calls, translated)
+        hits = sum(key not in fresh for key in found)
+        return done, failures, (hits, calls, translated)
+
+    def _translate_pair(
+        self, misses: Sequence[TMKey], need: set[str], pair: tuple[str, str]
+    ) -> tuple[dict[TMKey, AlignedTranslation], int]:
+        """One pair's misses: those in ``need`` with a word alignment, the others (most) in a
+        separate call without (no attention to compute, no words to align); and the calls made.
+        Raises ``TranslationError`` when the model fails or miscounts."""
+        src, tgt = pair
+        plain = [key for key in misses if key.source not in need]
+        with_alignment = [key for key in misses if key.source in need]
+        outputs: dict[TMKey, AlignedTranslation] = {}
+        calls = 0
+        for batch in (plain, with_alignment):
+            if not batch:
+                continue
+            calls += 1
+            texts = [key.source for key in batch]
+            if batch is plain:
+                results = [AlignedTranslation(t) for t in self._translator.translate(texts, *pair)]
+            else:
+                results = self._translator.translate_aligned(texts, src, tgt)
+            if len(results) != len(batch):
+                counts = f"{len(results)} translations for {len(batch)} sentences"
+                raise TranslationError(src, tgt, f"model returned {counts}")
+            outputs.update(zip(batch, results, strict=True))
+        return outputs, calls
 
     def _rebuild(
         self,

@@ -130,6 +130,16 @@ class Run:
         for first, last in self.sentences:
             yield " ".join(self.words[first:last])
 
+    def tagged_units(self) -> Iterator[str]:
+        """The sentences an inline element lies in, overlaps or touches (an empty one at
+        their edge): placing it uses their word alignment, which other sentences do without."""
+        for first, last in self.sentences:
+            if any(
+                (tag.start < last and tag.end > first) or first <= tag.start == tag.end <= last
+                for tag in self.tags
+            ):
+                yield " ".join(self.words[first:last])
+
     def render(self, renderings: Mapping[str, Rendering]) -> tuple[Target, list[str]]:
         """Target slots for every sentence; a sentence without a usable rendering stays as is."""
         target = Target()
