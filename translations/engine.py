@@ -43,7 +43,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from translations.errors import TranslationError
 from translations.modelfile import decoder_positions
@@ -256,15 +256,15 @@ class ArgosTranslator:
             self.stats.segments += len(todo)
             self.stats.split += sum(len(sentence) > 1 for sentence in parts)
         for index, sentence in zip(todo, parts, strict=True):
-            done = [next(outputs) for _ in sentence]
-            if any(output is None for output in done):
+            done = [output for _ in sentence if (output := next(outputs)) is not None]
+            if len(done) < len(sentence):
                 runaway.add(index)
             elif len(sentence) == 1:
-                results[index] = _result(model, sentence[0], done[0], texts[index], aligned)
+                results[index] = _result(sentence[0], done[0], texts[index], aligned)
             else:
                 sources = [model.tokenizer.decode(list(part)) for part in sentence]
                 translated = [
-                    _result(model, part, output, source, aligned)
+                    _result(part, output, source, aligned)
                     for part, output, source in zip(sentence, done, sources, strict=True)
                 ]
                 results[index] = _joined(sources, translated, texts[index])
@@ -312,8 +312,8 @@ class _Decoder:
 
     def translate(
         self, examples: Sequence[Sequence[str]], *, aligned: bool
-    ) -> list[ctranslate2.TranslationResult | None]:
-        """One result per example, in order; None for an output that reached its cap."""
+    ) -> list[_Output | None]:
+        """One result per example, in order; None for a runaway output."""
         size = self._settings.max_batch_size
         order = sorted(range(len(examples)), key=lambda i: len(examples[i]))
         options = self._settings.decoding_options()
@@ -329,29 +329,37 @@ class _Decoder:
             )
             pending.append((batch, futures))
         self.batches = len(pending)
-        outputs: list[ctranslate2.TranslationResult | None] = [None] * len(examples)
+        outputs: list[_Output | None] = [None] * len(examples)
+        finished: list[tuple[int, ctranslate2.TranslationResult]] = []
         for batch, futures in pending:
             for index, future in zip(batch, futures, strict=True):
                 output = future.result()
-                runaway = self.ran_away(len(examples[index]), output.hypotheses[0])
-                outputs[index] = None if runaway else output
+                if not self.ran_away(len(examples[index]), output.hypotheses[0]):
+                    finished.append((index, output))
+        # One call decodes every output: much cheaper than one call per sentence.
+        texts = self._model.tokenizer.decode([output.hypotheses[0] for _, output in finished])
+        for (index, output), text in zip(finished, texts, strict=True):
+            attention = output.attention[0] if aligned else ()
+            outputs[index] = _Output(output.hypotheses[0], text, attention)
         return outputs
 
 
+class _Output(NamedTuple):
+    """One example's translation: its pieces, their text, and its attention (if asked)."""
+
+    pieces: Sequence[str]
+    text: str
+    attention: Sequence[Sequence[float]]
+
+
 def _result(
-    model: LoadedModel,
-    source_pieces: Sequence[str],
-    output: ctranslate2.TranslationResult,
-    source: str,
-    aligned: bool,
+    source_pieces: Sequence[str], output: _Output, source: str, aligned: bool
 ) -> AlignedTranslation:
     """One example's translation, aligned with ``source`` (the text of its pieces)."""
-    target_pieces = output.hypotheses[0]
-    text = model.tokenizer.decode(target_pieces)
     if not aligned:
-        return AlignedTranslation(text)
-    alignment = align_words(source_pieces, target_pieces, output.attention[0], source, text)
-    return AlignedTranslation(text, alignment)
+        return AlignedTranslation(output.text)
+    alignment = align_words(source_pieces, output.pieces, output.attention, source, output.text)
+    return AlignedTranslation(output.text, alignment)
 
 
 def _joined(

@@ -195,6 +195,8 @@ class _Target:
     def missing_tokens(self) -> list[re.Match[str]]:
         """Source tokens with no counterpart in the translation: the same text is looked for
         first, then the same number in another format; each target token counts once."""
+        if not self.token_matches:
+            return []
         found = _TOKENS.findall(" ".join(slot for slot in self.slots if slot))
         unmatched = []
         for match in self.token_matches:
@@ -353,6 +355,8 @@ def enforce(
     ``languages`` (source, target) lets numbers match in either language's format; without
     it a number must come out exactly as written.
     """
+    if not (glossary and glossary.rules) and not _TOKENS.search(source):
+        return Enforced(tuple(translation.text.split()))  # nothing to enforce (most sentences)
     formats = (number_format(languages[0]), number_format(languages[1])) if languages else None
     target = _Target(source, translation, formats or (None, None))
     problems = _restore_protected(target)

@@ -35,6 +35,8 @@ def cut_pieces(pieces: Sequence[str], limit: int) -> list[Sequence[str]]:
     ends at the last word start of its window that follows punctuation (``.;:,``), else at the
     last word start; a single word longer than ``limit`` is cut inside.
     """
+    if len(pieces) <= limit:
+        return [pieces]
     parts: list[Sequence[str]] = []
     start = 0
     while len(pieces) - start > limit:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from translations.errors import TranslationError
 from translations.glossary import Glossary, has_words_to_translate, needs_alignment
@@ -83,6 +84,7 @@ class _Prepared:
     tagged: frozenset[str]
 
 
+@lru_cache(maxsize=256)
 def _primary(tag: str) -> str:
     return tag.lower().replace("_", "-").split("-", 1)[0]
 
@@ -90,6 +92,14 @@ def _primary(tag: str) -> str:
 def _units_of(jobs: Iterable[HtmlJob | TextJob]) -> list[str]:
     """The distinct units of a document's fields, in order."""
     return list(dict.fromkeys(unit for job in jobs for unit in job.units))
+
+
+def _distinct(units: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Each sentence once, sorted, needing an alignment if any occurrence needs one."""
+    need: dict[str, bool] = {}
+    for unit, aligned in units:
+        need[unit] = need.get(unit, False) or aligned
+    return sorted(need.items())
 
 
 def _unaligned(translation: AlignedTranslation) -> bool:
@@ -184,20 +194,18 @@ class TranslationPipeline:
         declared = [d.language for d in documents if d.language not in (None, _AUTO)]
         detector = self._detector([*targets, *(lang for lang in declared if lang)])
         prepared = self._prepare(documents, detector)
-        wanted: dict[tuple[str, str], list[str]] = {}
-        aligned: dict[tuple[str, str], set[str]] = {}
+        wanted: dict[tuple[str, str], list[tuple[str, bool]]] = {}
         for item in prepared:
             for unit, src in item.unit_languages.items():
                 for tgt in targets:
                     if _same_language(src, tgt):
                         continue
-                    wanted.setdefault((src, tgt), []).append(unit)
                     glossary = self._glossaries.get((src, tgt))
-                    if unit in item.tagged or needs_alignment(unit, glossary):
-                        aligned.setdefault((src, tgt), set()).add(unit)
+                    need = unit in item.tagged or needs_alignment(unit, glossary)
+                    wanted.setdefault((src, tgt), []).append((unit, need))
         if self._deduplicate:
-            wanted = {pair: sorted(set(units)) for pair, units in wanted.items()}
-        done, failures, counts = self._translate_pairs(wanted, aligned)
+            wanted = {pair: _distinct(units) for pair, units in wanted.items()}
+        done, failures, counts = self._translate_pairs(wanted)
         results = [self._rebuild(item, tgt, done, failures) for item in prepared for tgt in targets]
         self.stats = PipelineStats(
             sentences_requested=sum(len(units) for units in wanted.values()),
@@ -210,9 +218,7 @@ class TranslationPipeline:
         return results
 
     def _translate_pairs(
-        self,
-        wanted: Mapping[tuple[str, str], Sequence[str]],
-        aligned: Mapping[tuple[str, str], set[str]],
+        self, wanted: Mapping[tuple[str, str], Sequence[tuple[str, bool]]]
     ) -> tuple[
         dict[tuple[str, str, str], AlignedTranslation],
         dict[tuple[str, str], str],
@@ -220,32 +226,32 @@ class TranslationPipeline:
     ]:
         """Translations by (sentence, src, tgt), failures by pair, (hits, calls, translated).
 
-        The sentences of a pair in ``aligned`` need a word alignment; a memory row without one
-        is translated again for them (same text, now aligned) and completed in the memory.
+        ``wanted`` holds ``(sentence, needs a word alignment)`` per pair; a memory row without
+        an alignment is translated again where one is needed (same text, now aligned) and
+        completed in the memory.
         """
         failures: dict[tuple[str, str], str] = {}
-        keys: dict[tuple[str, str], list[TMKey]] = {}
+        keys: dict[tuple[str, str], list[tuple[TMKey, bool]]] = {}
         for (src, tgt), units in sorted(wanted.items()):
             try:
                 model = self._translator.model_id(src, tgt)
             except TranslationError as error:
                 failures[(src, tgt)] = str(error)
                 continue
-            keys[(src, tgt)] = [TMKey(unit, src, tgt, model) for unit in units]
-        found = self._memory.get_many({key for pair_keys in keys.values() for key in pair_keys})
+            keys[(src, tgt)] = [(TMKey(unit, src, tgt, model), need) for unit, need in units]
+        found = self._memory.get_many({key for pair_keys in keys.values() for key, _ in pair_keys})
         fresh: dict[TMKey, AlignedTranslation] = {}
         calls = translated = 0
         for pair, pair_keys in keys.items():
-            need = aligned.get(pair, set())
             misses = [
-                key
-                for key in pair_keys
-                if key not in found or (key.source in need and _unaligned(found[key]))
+                (key, need)
+                for key, need in pair_keys
+                if key not in found or (need and _unaligned(found[key]))
             ]
             if not misses:
                 continue
             try:
-                outputs, pair_calls = self._translate_pair(misses, need, pair)
+                outputs, pair_calls = self._translate_pair(misses, pair)
             except TranslationError as error:
                 failures[pair] = str(error)
                 continue
@@ -259,14 +265,15 @@ class TranslationPipeline:
         return done, failures, (hits, calls, translated)
 
     def _translate_pair(
-        self, misses: Sequence[TMKey], need: set[str], pair: tuple[str, str]
+        self, misses: Sequence[tuple[TMKey, bool]], pair: tuple[str, str]
     ) -> tuple[dict[TMKey, AlignedTranslation], int]:
-        """One pair's misses: those in ``need`` with a word alignment, the others (most) in a
-        separate call without (no attention to compute, no words to align); and the calls made.
-        Raises ``TranslationError`` when the model fails or miscounts."""
+        """One pair's misses: those that need a word alignment through ``translate_aligned``,
+        the others (most) in a separate ``translate`` call (no attention to compute, no words
+        to align); and the calls made. An aligned result wins over a plain one of the same
+        sentence. Raises ``TranslationError`` when the model fails or miscounts."""
         src, tgt = pair
-        plain = [key for key in misses if key.source not in need]
-        with_alignment = [key for key in misses if key.source in need]
+        plain = [key for key, need in misses if not need]
+        with_alignment = [key for key, need in misses if need]
         outputs: dict[TMKey, AlignedTranslation] = {}
         calls = 0
         for batch in (plain, with_alignment):
