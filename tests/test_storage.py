@@ -215,7 +215,7 @@ EDITED = datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
     ids=["upstream-updated", "published", "first-seen"],
 )
 def test_first_translation_takes_the_article_date_not_the_translation_time(
-    store: Storage, dates: dict[str, datetime], expected: datetime
+    store: Storage, dates: dict[str, Any], expected: datetime
 ):
     """A fresh install translating old articles must not show them as just edited."""
     store.upsert_entries("s", [entry("a", **dates)], T0)
