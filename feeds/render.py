@@ -30,7 +30,6 @@ from feeds.render_meta import (
     RenderError,
     age_key,
     entry_id,
-    feed_updated,
     normalize_language,
     xml_safe,
 )
@@ -137,6 +136,5 @@ def render_site(
     files: dict[str, bytes] = {}
     for language in settings.languages:
         files.update(render_language(settings, language, by_language.get(language, [])))
-    updated = {code: feed_updated(by_language.get(code, [])) for code in settings.languages}
-    files[INDEX_FILE] = render_index(settings, updated)
+    files[INDEX_FILE] = render_index(settings, by_language)
     return files

@@ -1,22 +1,25 @@
 """The discovery page (index.html) and one OPML subscription list per language.
 
 Both are built with lxml rather than string templates, so every interpolated title, URL and
-date is escaped by the serialiser, not by remembering to.
+date is escaped by the serialiser, not by remembering to. The page depends only on the entries
+and settings (dates are the entries' own, never "now"), so unchanged content re-renders
+byte-identically and the publisher leaves it alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_date
 from lxml import etree
 from lxml.html import builder as E
 from lxml.html import tostring
 
 from feeds.render_meta import (
     ATOM_FILE,
-    EPOCH,
     JSON_FILE,
     MIME_ATOM,
     MIME_JSON,
@@ -25,7 +28,12 @@ from feeds.render_meta import (
     OPML_FILE,
     RSS_FILE,
     FeedSettings,
+    age_key,
+    feed_updated,
+    normalize_language,
+    xml_safe,
 )
+from feeds.types import LocalizedEntry
 
 #: (file name, MIME type, label) of each format, in the order pages list them.
 FORMATS = (
@@ -34,47 +42,179 @@ FORMATS = (
     (JSON_FILE, MIME_JSON, "JSON Feed"),
     (OPML_FILE, MIME_OPML, "OPML"),
 )
+#: Entry titles each language's card lists.
+LATEST_COUNT = 5
+
+#: The page's own words per language (English for any other); ``{date}`` is a babel date.
+_WORDS = {
+    "en": {
+        "intro": "Machine-translated news feeds, one per language. Add a feed to your feed "
+        "reader to follow it; article titles link to the originals.",
+        "latest": "Latest articles",
+        "subscribe": "Subscribe",
+        "updated": "Updated {date}",
+        "empty": "No articles yet.",
+    },
+    "fr": {
+        "intro": "Des fils d'actualité traduits automatiquement, un par langue. Ajoutez un fil "
+        "à votre lecteur de flux pour le suivre ; les titres renvoient aux articles originaux.",
+        "latest": "Derniers articles",
+        "subscribe": "S'abonner",
+        "updated": "Mis à jour le {date}",
+        "empty": "Aucun article pour l'instant.",
+    },
+}
+
+_CSS = """
+:root{color-scheme:light dark;--fg:#1f2328;--muted:#59636e;--bg:#f5f6f8;--card:#fff;
+--line:#dfe3e8;--accent:#0a58ca}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e8eb;--muted:#9aa3ad;--bg:#141619;
+--card:#1e2125;--line:#33383e;--accent:#7fb2ff}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);
+font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif}
+main{max-width:72rem;margin:0 auto;padding:2rem 1rem 3rem}
+h1{margin:0 0 .25rem;font-size:1.75rem}
+.intro{margin:0 0 1.75rem;color:var(--muted);max-width:46rem}
+.feeds{display:grid;gap:1.25rem;align-items:start;
+grid-template-columns:repeat(auto-fit,minmax(min(100%,21rem),1fr))}
+.card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1.25rem}
+.card h2{margin:0;font-size:1.25rem;line-height:1.3}
+.card p{margin:.25rem 0 0}
+.description,.updated,.empty,.latest time{color:var(--muted)}
+.updated,.latest time{font-size:.85rem}
+.card h3{margin:1.25rem 0 .4rem;font-size:.8rem;letter-spacing:.04em;text-transform:uppercase;
+color:var(--muted)}
+.latest{list-style:none;margin:0;padding:0}
+.latest li{padding:.5rem 0;border-top:1px solid var(--line)}
+.latest a{color:var(--fg);font-weight:600;text-decoration:none}
+.latest a:hover,.latest a:focus{text-decoration:underline}
+.latest time{display:block}
+time{unicode-bidi:isolate}
+.formats{display:flex;flex-wrap:wrap;gap:.5rem}
+.formats a{padding:.3rem .85rem;border:1px solid var(--accent);border-radius:999px;
+color:var(--accent);font-size:.9rem;text-decoration:none}
+.formats a:hover,.formats a:focus{background:var(--accent);color:var(--card)}
+"""
 
 
-def _updated_text(language: str, updated: datetime) -> str:
-    """The last change, formatted the way a reader of ``language`` expects."""
-    if updated == EPOCH:
-        return "—"
-    return format_datetime(updated, format="medium", tzinfo=None, locale=language.replace("-", "_"))
+def _words_language(language: str) -> str:
+    """The language the page's own words are written in for ``language``'s card."""
+    primary = language.split("-")[0]
+    return primary if primary in _WORDS else "en"
 
 
-def render_index(settings: FeedSettings, updated: Mapping[str, datetime]) -> bytes:
-    """index.html: ``<link rel=alternate>`` discovery tags and a human-readable list of feeds."""
-    head = E.HEAD(E.META(charset="utf-8"), E.TITLE(settings.generator))
-    sections = []
-    for language in settings.languages:
-        items = []
-        for name, mime, label in FORMATS:
-            url = settings.url(f"{language}/{name}")
-            if mime != MIME_OPML:
-                head.append(
-                    E.LINK(
-                        rel="alternate",
-                        type=mime,
-                        hreflang=language,
-                        title=f"{settings.title(language)} ({label})",
-                        href=url,
-                    )
-                )
-            items.append(E.LI(E.A(label, href=url, type=mime, hreflang=language)))
-        stamp = _updated_text(language, updated.get(language, EPOCH))
-        sections.append(
-            E.SECTION(
-                E.H2(settings.title(language)),
-                E.P(settings.description(language)),
-                E.P(stamp, E.CLASS("updated")),
-                E.UL(*items),
-                lang=language,
-                id=language,
-            )
+def _label(element: etree._Element, language: str) -> etree._Element:
+    """``element`` (holding the page's words), marked English where it falls back to English."""
+    if _words_language(language) != language.split("-")[0]:
+        element.set("lang", "en")
+    return element
+
+
+def _locale(language: str) -> Locale:
+    return Locale.parse(language.replace("-", "_"))
+
+
+def _time(value: datetime, language: str) -> etree._Element:
+    """A ``<time>`` with the date as a reader of ``language`` writes it (UTC, no time of day)."""
+    shown = format_date(value, format="medium", locale=_locale(language))
+    return E.TIME(shown, datetime=value.isoformat())
+
+
+def _updated(entries: Sequence[LocalizedEntry], language: str) -> etree._Element:
+    """The "Updated <date>" line: the newest entry change, as the feeds say it."""
+    words = _WORDS[_words_language(language)]
+    before, _, after = words["updated"].partition("{date}")
+    updated = E.P(E.CLASS("updated"), before, _time(feed_updated(entries), language), after)
+    return _label(updated, language)
+
+
+def _web_url(url: str | None) -> str | None:
+    """``url`` if it is http(s): only those become hrefs on the page, whatever upstream sent."""
+    return url if url and urlsplit(url).scheme in ("http", "https") else None
+
+
+def _latest_item(entry: LocalizedEntry, language: str) -> etree._Element:
+    """One entry: its title linked to the original article, and its published date."""
+    title: etree._Element | str = entry.title
+    link = _web_url(entry.link)
+    if link:
+        original = entry.original_language
+        hreflang = {"hreflang": normalize_language(original)} if original else {}
+        title = E.A(entry.title, href=link, **hreflang)
+    item = E.LI(title)
+    date = entry.published or entry.updated
+    if date is not None:
+        item.append(_time(date, language))
+    return item
+
+
+def _card(
+    settings: FeedSettings, language: str, entries: Sequence[LocalizedEntry]
+) -> etree._Element:
+    """One language: its title, description, last change, latest entries and feed links."""
+    words = _WORDS[_words_language(language)]
+    card = E.SECTION(E.CLASS("card"), E.H2(settings.title(language)), id=language, lang=language)
+    if settings.description(language) != settings.title(language):
+        card.append(E.P(E.CLASS("description"), settings.description(language)))
+    if _locale(language).character_order == "right-to-left":
+        card.set("dir", "rtl")
+    if entries:
+        card.append(_updated(entries, language))
+    newest = sorted(entries, key=age_key, reverse=True)[:LATEST_COUNT]
+    card.append(_label(E.H3(words["latest"]), language))
+    if newest:
+        items = [_latest_item(xml_safe(entry), language) for entry in newest]
+        card.append(E.OL(E.CLASS("latest"), *items))
+    else:
+        card.append(_label(E.P(E.CLASS("empty"), words["empty"]), language))
+    links = [
+        E.A(label, href=settings.url(f"{language}/{name}"), type=mime, hreflang=language)
+        for name, mime, label in FORMATS
+    ]
+    card.append(
+        E.DIV(
+            E.CLASS("subscribe"),
+            _label(E.H3(words["subscribe"]), language),
+            E.P(E.CLASS("formats"), *links),
         )
-    body = E.BODY(E.H1(settings.generator), *sections)
-    document = E.HTML(head, body, lang=settings.languages[0])
+    )
+    return card
+
+
+def _discovery_links(settings: FeedSettings) -> list[etree._Element]:
+    """``<link rel=alternate>`` for every feed, so readers given the page find them all."""
+    return [
+        E.LINK(
+            rel="alternate",
+            type=mime,
+            hreflang=language,
+            title=f"{settings.title(language)} ({label})",
+            href=settings.url(f"{language}/{name}"),
+        )
+        for language in settings.languages
+        for name, mime, label in FORMATS
+        if mime != MIME_OPML
+    ]
+
+
+def render_index(settings: FeedSettings, entries: Mapping[str, Sequence[LocalizedEntry]]) -> bytes:
+    """index.html: what this server is, and per language a card to read and subscribe from."""
+    first = settings.languages[0]
+    head = E.HEAD(
+        E.META(charset="utf-8"),
+        E.META(name="viewport", content="width=device-width, initial-scale=1"),
+        E.TITLE(settings.generator),
+        *_discovery_links(settings),
+        E.STYLE(_CSS),
+    )
+    cards = [_card(settings, code, entries.get(code, ())) for code in settings.languages]
+    main = E.MAIN(
+        E.H1(settings.generator),
+        _label(E.P(E.CLASS("intro"), _WORDS[_words_language(first)]["intro"]), first),
+        E.DIV(E.CLASS("feeds"), *cards),
+    )
+    document = E.HTML(head, E.BODY(main), lang=first)
     return b"<!DOCTYPE html>\n" + bytes(tostring(document, encoding="utf-8", pretty_print=True))
 
 

@@ -338,6 +338,40 @@ def test_index_lists_every_feed_for_discovery():
             assert (mime, language) in found
 
 
+def test_index_cards_show_the_latest_five_titles_linked_to_the_originals():
+    settings = make_settings()
+    html = etree.HTML(
+        render_site(settings, {"fr": [make_entry(n) for n in range(7)]})["index.html"]
+    )
+    card = html.find(".//section[@id='fr']")
+    assert card.get("lang") == "fr" and card.findtext("h2") == settings.title("fr")
+    items = card.findall("ol/li")
+    assert [item.findtext("a") for item in items] == [f"Titre {n}" for n in (6, 5, 4, 3, 2)]
+    link = items[0].find("a")
+    assert (link.get("href"), link.get("hreflang")) == ("https://blog.example/posts/6", "en")
+    assert items[0].findtext("time") == "1 mars 2024"
+    assert items[0].find("time").get("datetime") == "2024-03-01T14:00:00+00:00"
+    subscribe = [a.get("href") for a in card.findall("div/p/a")]
+    names = ("feed.xml", "atom.xml", "feed.json", "feeds.opml")
+    assert subscribe == [BASE + f"fr/{name}" for name in names]
+    empty = html.find(".//section[@id='en']")
+    assert empty.find("ol") is None and empty.findtext("p[@class='empty']") == "No articles yet."
+
+
+def test_index_escapes_entry_titles_and_links_only_to_web_pages():
+    hostile = [
+        make_entry(1, title="<img src=x onerror=alert(1)> & co", link="javascript:alert(1)"),
+        make_entry(2, title="</li><script>x</script>"),
+    ]
+    page = render_site(make_settings(), {"fr": hostile})["index.html"]
+    assert b"<script>" not in page and b"<img" not in page and b"javascript:" not in page
+    items = etree.HTML(page).findall(".//section[@id='fr']/ol/li")
+    assert [item.findtext("a") or (item.text or "").strip() for item in items] == [
+        "</li><script>x</script>",
+        "<img src=x onerror=alert(1)> & co",
+    ]
+
+
 def test_entry_without_any_date_is_refused_by_name():
     undated = make_entry(1, published=None, updated=None)
     with pytest.raises(RenderError, match=r"posts/1.*blog"):

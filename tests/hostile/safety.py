@@ -30,8 +30,11 @@ URL_ATTRIBUTES = frozenset(
 )
 #: In RSS/Atom, ``<link>`` is a feed element, not an HTML stylesheet link.
 XML_FORBIDDEN_TAGS = FORBIDDEN_TAGS - {"link"}
-#: A page head needs ``<meta charset>`` and ``<link rel=alternate>``; see ``page_problems``.
-PAGE_FORBIDDEN_TAGS = FORBIDDEN_TAGS - {"link", "meta"}
+#: A page head needs ``<meta>``, ``<link rel=alternate>`` and its own ``<style>``; see
+#: ``page_problems``.
+PAGE_FORBIDDEN_TAGS = FORBIDDEN_TAGS - {"link", "meta", "style"}
+#: CSS that would load something or run script (old IE) has no place in our inline style.
+_CSS_LOADS = re.compile(r"url\(|@import|expression\(|</", re.IGNORECASE)
 #: RSS/Atom elements whose text is a URL a reader follows.
 _URL_TEXT_TAGS = frozenset({"link", "guid", "comments", "docs", "url"})
 _DANGEROUS_SCHEME = re.compile(r"^(?:javascript|data|vbscript|livescript):", re.IGNORECASE)
@@ -125,12 +128,20 @@ def json_problems(data: bytes, where: str) -> list[str]:
 
 
 def page_problems(body: bytes, where: str) -> list[str]:
-    """A static page of ours needs no script either; only charset and alternate-link heads."""
+    """A static page of ours needs no script either: only charset and viewport metas,
+    alternate links, and an inline style in the head that loads nothing."""
     root = html.document_fromstring(body)
     problems = list(element_problems(root, where, PAGE_FORBIDDEN_TAGS))
     for meta in root.iter("meta"):
-        if set(meta.attrib) != {"charset"}:
+        names = set(meta.attrib)
+        viewport = names == {"name", "content"} and meta.get("name") == "viewport"
+        if names != {"charset"} and not viewport:
             problems.append(f"{where}: <meta {dict(meta.attrib)}>")
+    for style in root.iter("style"):
+        parent = style.getparent()
+        in_head = parent is not None and parent.tag == "head"
+        if not in_head or _CSS_LOADS.search(style.text or ""):
+            problems.append(f"{where}: <style> element")
     for link in root.iter("link"):
         if link.get("rel") != "alternate":
             problems.append(f"{where}: <link rel={link.get('rel')!r}>")
