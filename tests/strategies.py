@@ -7,6 +7,7 @@ construction: what a property finds is a bug in the code under test, not in the 
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from translations.glossary import Glossary, protected_tokens, term_pattern
 from translations.html import parse_fragment as parse
 from translations.html import serialise_fragment
+from translations.numbers import NUMBER_GROUPED, number_format
 
 #: Words from the test model's corpus, so real translations are sometimes meaningful.
 _CORPUS_WORDS = (
@@ -142,13 +144,39 @@ def visible_text(markup: str) -> str:
     return root.text_content()
 
 
-def assert_tokens_kept(source: str, output: str, glossary: Glossary | None = None) -> None:
-    """Every protected token of ``source`` is in ``output`` as often, as written or as the
-    ``glossary`` rewrites it (``#Tombouctou`` -> ``#Timbuktu``)."""
+_NUMBERS = re.compile(NUMBER_GROUPED + r"|(?<![\w.,])\d+(?:[.,]\d+)*(?!\w)")
+
+
+def _same_numbers(token: str, text: str, languages: tuple[str, str] | None) -> int:
+    """Numbers of ``text`` other than ``token`` itself with its value in the source's or the
+    target's format (``3.5`` for the French ``3,5``)."""
+    if languages is None:
+        return 0
+    formats = [number_format(language) for language in languages]
+    value = formats[0].value(token) if formats[0] else None
+    if value is None:
+        return 0
+    return sum(
+        1
+        for number in _NUMBERS.findall(text)
+        if number != token and any(f and f.value(number) == value for f in formats)
+    )
+
+
+def assert_tokens_kept(
+    source: str,
+    output: str,
+    glossary: Glossary | None = None,
+    languages: tuple[str, str] | None = None,
+) -> None:
+    """Every protected token of ``source`` is in ``output`` as often, as written, as the
+    ``glossary`` rewrites it (``#Tombouctou`` -> ``#Timbuktu``) or, given the ``languages``
+    (source, target), as the same number in either one's format."""
     text_in, text_out = visible_text(source), visible_text(output)
     for token in set(protected_tokens(text_in)):
         forms = {token}
         for old, new in glossary.rules if glossary else ():
             forms.add(old.sub(new.replace("\\", "\\\\"), token))
         found = sum(len(term_pattern(form).findall(text_out)) for form in forms)
+        found += _same_numbers(token, text_out, languages)
         assert found >= len(term_pattern(token).findall(text_in)), token

@@ -162,7 +162,7 @@ def test_random_articles_keep_their_markup_through_the_real_model(pipeline, mark
     if english.machine_translated:
         assert_well_formed(html)
     assert elements(html, ("alt", "title")) == elements(markup, ("alt", "title"))
-    assert_tokens_kept(markup, html, GLOSSARIES[("fr", "en")])
+    assert_tokens_kept(markup, html, GLOSSARIES[("fr", "en")], ("fr", "en"))
 
 
 def test_a_number_in_french_grouping_is_kept_not_overwritten(pipeline):
