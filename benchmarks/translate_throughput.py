@@ -43,8 +43,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from benchmarks.realsize_model import RealSize, install_realsize
 from feeds.db import open_engine
 from translations.engine import ArgosTranslator, EngineSettings, load_model
 from translations.memory import TM_SCHEMA, SqlTranslationMemory
@@ -56,6 +58,9 @@ from translations.types import DocField, Document, FieldKind
 
 SRC, TGT = "fr", "en"
 ARGOS_TUNED = {"ARGOS_BEAM_SIZE": "1", "ARGOS_INTER_THREADS": "2", "ARGOS_INTRA_THREADS": "1"}
+BASELINE = "(a) argos translate() per text, defaults"
+#: Same in (b) and (c) on the real size: the cap is part of the decoding work compared.
+REAL_DECODING_LENGTH = 64
 SETTINGS = {
     "defaults (beam 4, patience 2)": EngineSettings(),
     "beam 1": EngineSettings(beam_size=1, patience=1),
@@ -104,7 +109,7 @@ def argos_worker(texts_file: Path) -> None:
     def offline_split(self: argostranslate.sbd.MiniSBDSentencizer, text: str) -> list[str]:
         return split_sentences(text, self.pkg.from_code)
 
-    argostranslate.sbd.MiniSBDSentencizer.split_sentences = offline_split  # type: ignore[method-assign]
+    argostranslate.sbd.MiniSBDSentencizer.split_sentences = offline_split
     texts = json.loads(texts_file.read_text())
     argostranslate.translate.translate(texts[0], SRC, TGT)  # load the model off the clock
     started = time.perf_counter()
@@ -115,8 +120,16 @@ def argos_worker(texts_file: Path) -> None:
 
 def run_argos(texts_file: Path, packages_dir: Path, env: dict[str, str]) -> float:
     environ = {**os.environ, "ARGOS_PACKAGES_DIR": str(packages_dir), **env}
-    command = [sys.executable, __file__, "--argos-worker", str(texts_file)]
-    out = subprocess.run(command, env=environ, capture_output=True, text=True, check=True)
+    command = [sys.executable, "-m", "benchmarks.translate_throughput", "--argos-worker"]
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [*command, str(texts_file)],
+        env=environ,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
 
 
@@ -166,80 +179,173 @@ def measure(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, lis
     return timings
 
 
+@dataclass(frozen=True)
+class Size:
+    """One model size: how to install it, its corpus subset, rounds and decoding settings."""
+
+    name: str
+    texts: int
+    repeats: int
+    settings: dict[str, EngineSettings]
+    describe: str
+
+
+def sizes(args: argparse.Namespace) -> dict[str, Size]:
+    return {
+        "tiny": Size(
+            "tiny", args.texts, args.repeats, SETTINGS, "repo test model, 2+2 layers, d=128"
+        ),
+        "real": Size(
+            "real",
+            args.real_texts,
+            args.real_repeats,
+            {
+                label: replace(s, max_decoding_length=REAL_DECODING_LENGTH)
+                for label, s in SETTINGS.items()
+            },
+            RealSize().describe(),
+        ),
+    }
+
+
+def install(size: str, store: ModelStore) -> Path:
+    """Install ``size``'s fr->en package into ``store``; its folder."""
+    if size == "real":
+        return install_realsize(store, SRC, TGT).path
+    return store.install_file(package_path(SRC, TGT), progress=False).path
+
+
+def size_runs(size: Size, store: ModelStore, texts: list[str]) -> dict[str, Callable[[], float]]:
+    """(b), (c) and (tiny only) the de-duplicated pipeline for each of ``size``'s settings."""
+    package_dir = install(size.name, store)
+    documents = build_documents(texts)
+    sentences = [s for text in texts for s in split_sentences(text, SRC)]
+    runs: dict[str, Callable[[], float]] = {}
+    for label, settings in size.settings.items():
+        translator = ArgosTranslator(store, settings)
+        translator.translate(["Bonjour."], SRC, TGT)  # load the model off the clock
+        runs[f"(b) pipeline, no de-dup, {label}"] = pipeline_run(
+            documents, translator, deduplicate=False
+        )
+        runs[f"(c) raw translate_batch, {label}"] = raw_run(sentences, package_dir, settings)
+        if size.name == "tiny":
+            runs[f"    pipeline de-duplicated, {label}"] = pipeline_run(
+                documents, translator, deduplicate=True
+            )
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--texts", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=5, help="rounds of (b) and (c)")
+    parser.add_argument("--sizes", default="tiny,real", help="comma-separated: tiny, real")
+    parser.add_argument("--texts", type=int, default=2000, help="texts on the tiny model")
+    parser.add_argument("--real-texts", type=int, default=300, help="texts on the real size")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of (b), (c) on tiny")
+    parser.add_argument("--real-repeats", type=int, default=3, help="rounds on the real size")
     parser.add_argument("--skip-argos", action="store_true", help="leave out (a)")
     parser.add_argument("--argos-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.argos_worker:
         argos_worker(args.argos_worker)
         return 0
-    texts = build_texts(args.texts)
-    documents = build_documents(texts)
-    sentences = [s for text in texts for s in split_sentences(text, SRC)]
+    known = sizes(args)
+    wanted = [name.strip() for name in args.sizes.split(",") if name.strip()]
+    if unknown := [name for name in wanted if name not in known]:
+        parser.error(f"--sizes: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="lingofeed-bench-") as tmp:
         for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
             os.environ[variable] = str(Path(tmp) / variable.lower())  # keep Argos out of ~
-        store = ModelStore(Path(tmp) / "lingofeed-models")
-        package_dir = store.install_file(package_path(SRC, TGT), progress=False).path
-        runs: dict[str, Callable[[], float]] = {}
-        for label, settings in SETTINGS.items():
-            translator = ArgosTranslator(store, settings)
-            translator.translate(["Bonjour."], SRC, TGT)  # load the model off the clock
-            runs[f"(b) pipeline, no de-dup, {label}"] = pipeline_run(
-                documents, translator, deduplicate=False
-            )
-            runs[f"(c) raw translate_batch, {label}"] = raw_run(sentences, package_dir, settings)
-            runs[f"    pipeline de-duplicated, {label}"] = pipeline_run(
-                documents, translator, deduplicate=True
-            )
-        timings = measure(runs, args.repeats)
-        if not args.skip_argos:
-            packages_dir = Path(tmp) / "argos-packages"
-            texts_file = Path(tmp) / "texts.json"
-            texts_file.write_text(json.dumps(texts))
-            install_package(packages_dir)
-            timings["(a) argos translate() per text, defaults"] = [
-                run_argos(texts_file, packages_dir, {})
-            ]
-            timings["(a) argos translate() per text, beam 1 inter 2 intra 1"] = [
-                run_argos(texts_file, packages_dir, ARGOS_TUNED)
-            ]
-    report(timings, len(sentences), len(set(sentences)), len(texts), args.repeats)
+        for name in wanted:
+            size = known[name]
+            texts = build_texts(size.texts)
+            store = ModelStore(Path(tmp) / f"models-{name}")
+            timings = measure(size_runs(size, store, texts), size.repeats)
+            if name == "tiny" and not args.skip_argos:
+                timings.update(argos_timings(Path(tmp), texts))
+            results.append(Result(size, texts, timings))
+            report(results[-1])
+    summary(results)
     return 0
 
 
-def report(
-    timings: dict[str, list[float]], sentences: int, distinct: int, texts: int, repeats: int
-) -> None:
-    rate = {name: sentences / statistics.median(values) for name, values in timings.items()}
+def argos_timings(tmp: Path, texts: list[str]) -> dict[str, list[float]]:
+    """(a) with Argos's defaults and tuned, one subprocess run each."""
+    packages_dir = tmp / "argos-packages"
+    texts_file = tmp / "texts.json"
+    texts_file.write_text(json.dumps(texts))
+    install_package(packages_dir)
+    return {
+        BASELINE: [run_argos(texts_file, packages_dir, {})],
+        "(a) argos translate() per text, beam 1 inter 2 intra 1": [
+            run_argos(texts_file, packages_dir, ARGOS_TUNED)
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Result:
+    size: Size
+    texts: list[str]
+    timings: dict[str, list[float]]
+
+    @property
+    def sentences(self) -> list[str]:
+        return [s for text in self.texts for s in split_sentences(text, SRC)]
+
+    def rate(self, name: str) -> float:
+        return len(self.sentences) / statistics.median(self.timings[name])
+
+    def paired(self, label: str) -> float:
+        """b/c as the median of per-round ratios: each round's (b) and (c) ran back to back,
+        so their ratio is the least disturbed by load."""
+        b_runs = self.timings[f"(b) pipeline, no de-dup, {label}"]
+        c_runs = self.timings[f"(c) raw translate_batch, {label}"]
+        return statistics.median(c / b for b, c in zip(b_runs, c_runs, strict=True))
+
+
+def report(result: Result) -> None:
+    """One size's full table: every configuration's median, spread and rate."""
+    size, sentences = result.size, result.sentences
     print(
-        f"{texts} texts, {sentences} sentences ({distinct} distinct), fr->en, "
-        f"{os.cpu_count()} CPUs; median of {repeats} interleaved runs for (b) and (c), "
-        "one run for (a)"
+        f"\n[{size.name}] {size.describe}: {len(result.texts)} texts, {len(sentences)} sentences "
+        f"({len(set(sentences))} distinct), fr->en, {os.cpu_count()} CPUs; median of "
+        f"{size.repeats} interleaved runs for (b) and (c), one run for (a)"
     )
+    decoding = {s.max_decoding_length for s in size.settings.values()}
+    print(f"max_decoding_length = {', '.join(map(str, sorted(decoding)))} in (b) and (c) alike")
+    if size.name == "real":
+        print(
+            f"random weights: every output ends after {RealSize().output_length} pieces in (b) "
+            "and (c) alike (an end flag on decoder positions), none reaches the cap"
+        )
     print(f"{'configuration':<58} {'median s':>9} {'min-max s':>12} {'sentences/s':>12}")
-    for name in sorted(timings, key=lambda n: (n.strip()[:3], n)):
-        values = timings[name]
+    for name in sorted(result.timings, key=lambda n: (n.strip()[:3], n)):
+        values = result.timings[name]
         spread = f"{min(values):.2f}-{max(values):.2f}"
-        print(f"{name:<58} {statistics.median(values):>9.2f} {spread:>12} {rate[name]:>12.0f}")
-    baseline = "(a) argos translate() per text, defaults"
-    print("baseline (a) = argostranslate.translate.translate() per text, Argos defaults")
-    for label in SETTINGS:
-        b_runs = timings[f"(b) pipeline, no de-dup, {label}"]
-        c_runs = timings[f"(c) raw translate_batch, {label}"]
-        b = rate[f"(b) pipeline, no de-dup, {label}"]
-        # Each round's (b) and (c) ran back to back: their ratio is the least disturbed by load.
-        paired = statistics.median(c / b for b, c in zip(b_runs, c_runs, strict=True))
-        line = f"{label}: b/c = {paired:.2f} (target >= 0.9; median of per-round ratios)"
-        line += "; (c) = translate_batch with the engine's options for the bulk, no attention"
-        if baseline in rate:
-            line += f", b/a = {b / rate[baseline]:.1f}x (target >= 10)"
-        dedup = rate[f"    pipeline de-duplicated, {label}"]
-        c = rate[f"(c) raw translate_batch, {label}"]
-        print(f"{line}; de-duplicated pipeline = {dedup / c:.2f} x c")
+        median = statistics.median(values)
+        print(f"{name:<58} {median:>9.2f} {spread:>12} {result.rate(name):>12.0f}")
+
+
+def summary(results: list[Result]) -> None:
+    """The final table: per size and settings, (b), (c), b/c, and (a), b/a where measured."""
+    print(
+        "\nSummary (sentences/s). (a) baseline = argostranslate.translate.translate() per text, "
+        "Argos defaults; (b) = lingofeed pipeline, no de-dup, empty memory; (c) = raw "
+        "translate_batch on pre-tokenised input, the engine's options (no attention). "
+        "Targets: b/c >= 0.9, b/a >= 10."
+    )
+    print(f"{'size':<5} {'settings':<30} {'(b)':>7} {'(c)':>7} {'b/c':>5} {'(a)':>6} {'b/a':>6}")
+    for result in results:
+        for label in result.size.settings:
+            b = result.rate(f"(b) pipeline, no de-dup, {label}")
+            c = result.rate(f"(c) raw translate_batch, {label}")
+            ratio = result.paired(label)
+            line = f"{result.size.name:<5} {label:<30} {b:>7.0f} {c:>7.0f} {ratio:>5.2f}"
+            if BASELINE in result.timings:
+                a = result.rate(BASELINE)
+                line += f" {a:>6.0f} {b / a:>5.1f}x"
+            print(line)
 
 
 if __name__ == "__main__":
