@@ -1,6 +1,14 @@
 """Sentences per second: Argos's ``translate()`` (a), lingofeed's pipeline (b), the raw model (c).
 
-``python benchmarks/translate_throughput.py [--texts 2000] [--repeats 5]``
+``python -m benchmarks.translate_throughput [--sizes tiny,real] [--texts 2000] [--repeats 5]
+[--real-texts 300] [--real-repeats 3] [--skip-argos]`` (from the repository root)
+
+Two model sizes. ``tiny``: the repo's test model (2+2 layers, d=128), whose ~150 µs per
+sentence makes the pipeline's fixed Python work look large. ``real``: a random-weight model of
+Argos's release size (6+6 layers, d=512, 8 heads, FFN 2048, 32k vocabulary, int8) packaged and
+installed like any Argos package (``benchmarks/realsize_model.py``); every output ends after 18
+pieces, and (b) and (c) decode with the same ``max_decoding_length`` (64, never reached). On the
+real size only (b) and (c) run, on ``--real-texts`` texts (per-text Argos would take minutes).
 
 Corpus: ``--texts`` French texts of 1-3 sentences composed deterministically (seeded) from the
 single-sentence lines of ``translations/testmodel/corpus.tsv``, translated fr -> en with the
