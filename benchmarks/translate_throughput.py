@@ -10,10 +10,11 @@ installed like any Argos package (``benchmarks/realsize_model.py``); every outpu
 pieces, and (b) and (c) decode with the same ``max_decoding_length`` (64, never reached). On the
 real size only (b) and (c) run, on ``--real-texts`` texts (per-text Argos would take minutes).
 
-Corpus: ``--texts`` French texts of 1-3 sentences composed deterministically (seeded) from the
-single-sentence lines of ``translations/testmodel/corpus.tsv``, translated fr -> en with the
-repo's test model. Every rate counts the same sentences (those ``translations.segment`` finds),
-and every configuration loads its model before the clock starts.
+Corpus: ``--texts`` (or ``--real-texts``) French texts of 1-3 sentences composed
+deterministically (seeded) from the single-sentence lines of
+``translations/testmodel/corpus.tsv``, translated fr -> en. Every rate counts the same sentences
+(those ``translations.segment`` finds), and every configuration loads its model before the
+clock starts.
 
 (a) ``argostranslate.translate.translate()`` per text, as a user calls it: with its defaults
     (the baseline), and tuned (beam 1, inter 2, intra 1) through ``ARGOS_*`` variables. Argos
@@ -27,9 +28,8 @@ and every configuration loads its model before the clock starts.
     the sentences that need it: the first sentence of each HTML body, whose first word is a
     link, and the few whose number or date the first, unaligned, translation lost; a
     ``translate`` batch without attention for all the others), glossary and token enforcement,
-    inline-tag placement and rebuild. The
-    de-duplicated pipeline (the service's default: each distinct sentence once) is printed on
-    its own line.
+    inline-tag placement and rebuild. The de-duplicated pipeline (the service's default: each
+    distinct sentence once) is printed on its own line (tiny model only).
 (c) raw ``ctranslate2.Translator.translate_batch`` on pre-tokenised sentences, one call, with
     the decoding options the engine uses for the bulk of sentences
     (``EngineSettings.decoding_options``, no attention): the model alone. (The engine also
