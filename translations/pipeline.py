@@ -11,10 +11,7 @@ results, and glossaries are applied there, from the alignment.
 Word alignment only where it is used: a sentence with an inline element in it, a protected
 token or a glossary term (``glossary.needs_alignment``) goes through ``translate_aligned``; the
 others (most sentences) through ``translate``, so a pair costs at most two model calls. Attention
-and aligning words cost about as much as all the rest of the pipeline's work per sentence. In a
-pair without glossary rules, a sentence whose only need is a protected token goes through
-``translate`` too, and is sent to ``translate_aligned`` only when its translation lost the
-token (the model copies most numbers and hashtags, and then no alignment is used).
+and aligning words cost about as much as all the rest of the pipeline's work per sentence.
 
 A sentence with nothing to translate once its protected tokens are taken out (``#Tombouctou``,
 ``28/12 @minusma``: see ``glossary.has_words_to_translate``) never goes to the model, which
@@ -38,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from translations.errors import TranslationError
-from translations.glossary import Glossary, enforce, has_words_to_translate, needs_alignment
+from translations.glossary import Glossary, has_words_to_translate, needs_alignment
 from translations.html import HtmlJob, Rebuilt, Rendering, TextJob, extract, extract_text
 from translations.langdetect import DetectionSettings, SegmentLanguageDetector
 from translations.memory import TMKey, TranslationMemory
@@ -108,25 +105,6 @@ def _distinct(units: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
 def _unaligned(translation: AlignedTranslation) -> bool:
     """A stored translation with words but no alignment (it was not needed then)."""
     return not translation.alignment and bool(translation.text.strip())
-
-
-def _term_needs_alignment(unit: str, glossary: Glossary | None) -> bool:
-    """Whether ``unit`` needs a word alignment for its pair's glossary (``needs_alignment``).
-
-    In a pair without glossary rules, a sentence whose only reason is a protected token is
-    translated without attention first: the model usually copies the token, and then nothing
-    uses an alignment (``_lost_token`` sends the others back with attention).
-    """
-    return bool(glossary and glossary.rules) and needs_alignment(unit, glossary)
-
-
-def _lost_token(key: TMKey, translation: AlignedTranslation) -> bool:
-    """Whether a translation made without attention lost one of its sentence's protected
-    tokens: only an alignment can say where to put it back, so that sentence is translated
-    again with one. (Always False for a sentence without tokens.)"""
-    if not needs_alignment(key.source, None):
-        return False
-    return bool(enforce(key.source, translation, None, (key.src, key.tgt)).problems)
 
 
 def _same_language(a: str, b: str) -> bool:
@@ -223,7 +201,7 @@ class TranslationPipeline:
                     if _same_language(src, tgt):
                         continue
                     glossary = self._glossaries.get((src, tgt))
-                    need = unit in item.tagged or _term_needs_alignment(unit, glossary)
+                    need = unit in item.tagged or needs_alignment(unit, glossary)
                     wanted.setdefault((src, tgt), []).append((unit, need))
         if self._deduplicate:
             wanted = {pair: _distinct(units) for pair, units in wanted.items()}
@@ -291,27 +269,26 @@ class TranslationPipeline:
     ) -> tuple[dict[TMKey, AlignedTranslation], int]:
         """One pair's misses: those that need a word alignment through ``translate_aligned``,
         the others (most) in a separate ``translate`` call (no attention to compute, no words
-        to align); and the calls made. A plain translation that lost a protected token
-        (``_lost_token``) joins the aligned call, whose result replaces it. Raises
-        ``TranslationError`` when the model fails or miscounts."""
+        to align); and the calls made. An aligned result wins over a plain one of the same
+        sentence. Raises ``TranslationError`` when the model fails or miscounts."""
         src, tgt = pair
         plain = [key for key, need in misses if not need]
         with_alignment = [key for key, need in misses if need]
         outputs: dict[TMKey, AlignedTranslation] = {}
         calls = 0
-        if plain:
+        for batch in (plain, with_alignment):
+            if not batch:
+                continue
             calls += 1
-            texts = [key.source for key in plain]
-            results = [AlignedTranslation(t) for t in self._translator.translate(texts, *pair)]
-            _check_count(results, plain, pair)
-            outputs.update(zip(plain, results, strict=True))
-            with_alignment += [key for key in plain if _lost_token(key, outputs[key])]
-        if with_alignment:
-            calls += 1
-            texts = [key.source for key in with_alignment]
-            results = self._translator.translate_aligned(texts, src, tgt)
-            _check_count(results, with_alignment, pair)
-            outputs.update(zip(with_alignment, results, strict=True))
+            texts = [key.source for key in batch]
+            if batch is plain:
+                results = [AlignedTranslation(t) for t in self._translator.translate(texts, *pair)]
+            else:
+                results = self._translator.translate_aligned(texts, src, tgt)
+            if len(results) != len(batch):
+                counts = f"{len(results)} translations for {len(batch)} sentences"
+                raise TranslationError(src, tgt, f"model returned {counts}")
+            outputs.update(zip(batch, results, strict=True))
         return outputs, calls
 
     def _rebuild(
@@ -353,12 +330,3 @@ class TranslationPipeline:
             machine_translated=machine_translated,
             problems=tuple(problems),
         )
-
-
-def _check_count(
-    results: Sequence[AlignedTranslation], batch: Sequence[TMKey], pair: tuple[str, str]
-) -> None:
-    """Raise ``TranslationError`` unless the model returned one translation per sentence."""
-    if len(results) != len(batch):
-        counts = f"{len(results)} translations for {len(batch)} sentences"
-        raise TranslationError(*pair, f"model returned {counts}")
