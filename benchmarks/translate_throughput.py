@@ -26,8 +26,8 @@ clock starts.
     extraction (even texts are ``<p>`` bodies with a link, odd ones plain summaries), language
     detection, the engine (a ``translate_aligned`` batch with attention and word alignment for
     the sentences that need it: the first sentence of each HTML body, whose first word is a
-    link, and the few whose number or date the first, unaligned, translation lost; a
-    ``translate`` batch without attention for all the others), glossary and token enforcement,
+    link, and every sentence with a number or date; a ``translate`` batch without attention
+    for the rest), glossary and token enforcement,
     inline-tag placement and rebuild. The de-duplicated pipeline (the service's default: each
     distinct sentence once) is printed on its own line (tiny model only).
 (c) raw ``ctranslate2.Translator.translate_batch`` on pre-tokenised sentences, one call, with
