@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from feeds.errors import FetchError, SourceError, StorageError
@@ -107,11 +107,7 @@ def run_cycle(ctx: CycleContext) -> list[SourceReport]:
     """Every configured source once, then one publish (``lingofeed once``)."""
     reports = [run_source(ctx, source, publish=False) for source in ctx.settings.sources]
     written = _publish(ctx, reports[-1].source_id if reports else "-")
-    return [*reports[:-1], *[_with_files(r, written) for r in reports[-1:]]]
-
-
-def _with_files(report: SourceReport, written: int) -> SourceReport:
-    return SourceReport(**{**report.__dict__, "files_written": written})
+    return [*reports[:-1], *[replace(r, files_written=written) for r in reports[-1:]]]
 
 
 def run_source(
@@ -144,16 +140,14 @@ def run_source(
     if isinstance(outcome, FetchOutcome) and outcome.complete:
         _delete_expired(ctx, source.id)
     outcomes = translate_pending(ctx, source.id)
-    report = SourceReport(
-        **{
-            **report.__dict__,
-            "translated": sum(outcome.done for outcome in outcomes),
-            "failed": sum(outcome.failed for outcome in outcomes),
-            "problems": tuple(p for outcome in outcomes if (p := outcome.problem())),
-        }
+    report = replace(
+        report,
+        translated=sum(outcome.done for outcome in outcomes),
+        failed=sum(outcome.failed for outcome in outcomes),
+        problems=tuple(p for outcome in outcomes if (p := outcome.problem())),
     )
     if publish:
-        report = _with_files(report, _publish(ctx, source.id))
+        report = replace(report, files_written=_publish(ctx, source.id))
     ctx.metrics.observe_source_cycle(source.id, time.perf_counter() - started)
     return report
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from feeds.storage import TranslationStatus
 from feeds.types import Article
-from scheduler.documents import article_document, document_key, sanitized, why
+from scheduler.documents import article_document, sanitized, why
 from scheduler.events import event
 from translations.errors import TranslationError
 
@@ -120,9 +120,11 @@ def _translate_chunk(
     context: str,
     declared: str | None,
 ) -> LanguageOutcome:
-    by_key = {document_key(article): article for article in chunk}
     documents = [article_document(article, declared) for article in chunk]
-    by_document = {document.key: document for document in documents}
+    by_key = {
+        document.key: (article, document)
+        for article, document in zip(chunk, documents, strict=True)
+    }
     try:
         results = ctx.translate(documents, language)
     except TranslationError as exc:  # keep the published versions; retry next cycle
@@ -135,17 +137,18 @@ def _translate_chunk(
     reason = None
     now = ctx.clock()
     for result in results:
-        article = by_key[result.key]
+        article, document = by_key[result.key]
         if not result.complete:
-            reason = reason or why(result.problems)
-            _mark_failed(ctx, article, language, context, why(result.problems))
+            error = why(result.problems)
+            reason = reason or error
+            _mark_failed(ctx, article, language, context, error)
             failed += 1
             continue
         ctx.storage.save_translation(
             article.source_id,
             article.data.upstream_id,
             language,
-            fields=sanitized(result, by_document[result.key], article.data.link),
+            fields=sanitized(result, document, article.data.link),
             content_hash=article.content_hash,
             context=context,
             now=now,
