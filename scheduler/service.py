@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
@@ -38,7 +37,7 @@ from scheduler.events import event
 from scheduler.runtime import Runtime, open_runtime
 from scheduler.settings import ConfigError, Schedule, Settings, SourceSettings
 
-__all__ = ["RunState", "Runtime", "Service", "open_runtime", "trigger_for"]
+__all__ = ["Runtime", "Service", "open_runtime", "trigger_for"]
 
 log = logging.getLogger("lingofeed.service")
 
@@ -46,13 +45,6 @@ log = logging.getLogger("lingofeed.service")
 MISFIRE_GRACE = timedelta(hours=1)
 #: Keys that only take effect on restart; a reload that changes them says so.
 _RESTART_KEYS = ("data_dir", "database_url", "models", "engine", "server")
-
-
-class RunState(Enum):
-    STOPPED = "stopped"
-    STARTING = "starting"
-    RUNNING = "running"
-    STOPPING = "stopping"
 
 
 def trigger_for(schedule: Schedule) -> BaseTrigger:
@@ -77,10 +69,8 @@ class Service:
         self.config_file = Path(config_file)
         self.environ = environ
         self.reload_interval = reload_interval
-        self.state = RunState.STOPPED
         self.port: int | None = None
         self._stop = threading.Event()
-        self._running = threading.Event()
         self._used = False
         self._settings: Settings | None = None
         self._runtime: Runtime | None = None
@@ -90,9 +80,6 @@ class Service:
     def stop(self) -> None:
         """Ask the service to stop; returns at once (``run`` returns when it is done)."""
         self._stop.set()
-
-    def wait_until_running(self, timeout: float) -> bool:
-        return self._running.wait(timeout)
 
     @property
     def settings(self) -> Settings:
@@ -105,25 +92,18 @@ class Service:
         if self._used:
             raise RuntimeError("this Service has already run; create a new one")
         self._used = True
-        self.state = RunState.STARTING
         try:
             with ExitStack() as stack:
                 if handle_signals:
                     stack.enter_context(_stop_on_signals(self.stop))
                 self._start(stack)
-                self.state = RunState.RUNNING
-                self._running.set()
                 log.info(event("running", port=self.port, config=self.config_file))
                 while not self._stop.wait(self.reload_interval):
                     self._check_reload()
-                self.state = RunState.STOPPING
                 log.info(event("stopping"))
         except BaseException:
             log.exception(event("crashed"))
             raise
-        finally:
-            self.state = RunState.STOPPED
-            self._running.clear()
         log.info(event("stopped"))
 
     def _start(self, stack: ExitStack) -> None:
