@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lingua import ConfidenceValue, LanguageDetector
 
-__all__ = ["DetectionSettings", "SegmentLanguageDetector", "detect_language"]
+__all__ = ["DetectionSettings", "SegmentLanguageDetector", "detect_language", "primary_language"]
 
 #: What says nothing about a language: URLs, e-mail addresses, #hashtags, @mentions, numbers.
 _NOISE = re.compile(r"https?://\S+|\S+@\S+|[#@]\w+|[\d.,:/%°+-]*\d[\d.,:/%°+-]*")
@@ -41,7 +41,12 @@ class DetectionSettings:
     min_confidence: float = 0.8
 
 
-def _primary(tag: str) -> str:
+@lru_cache(maxsize=256)
+def primary_language(tag: str) -> str:
+    """The primary subtag, lower case (``fr`` for ``fr-CA`` or ``fr_CA``).
+
+    Cached: the pipeline asks for every segment and target of a cycle.
+    """
     return tag.lower().replace("_", "-").split("-", 1)[0]
 
 
@@ -61,7 +66,7 @@ class SegmentLanguageDetector:
         #: lingua's ISO 639-1 name (``FR``) -> the caller's tag (``fr`` or ``fr-CA``).
         self._tags: dict[str, str] = {}
         for tag in languages:
-            code = getattr(IsoCode639_1, _primary(tag).upper(), None)
+            code = getattr(IsoCode639_1, primary_language(tag).upper(), None)
             if code is not None:
                 self._tags.setdefault(code.name, tag)
         self._detector: LanguageDetector | None = None

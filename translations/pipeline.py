@@ -32,12 +32,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from translations.errors import TranslationError
 from translations.glossary import Glossary, has_words_to_translate, needs_alignment
 from translations.html import HtmlJob, Rebuilt, Rendering, TextJob, extract, extract_text
-from translations.langdetect import DetectionSettings, SegmentLanguageDetector
+from translations.langdetect import DetectionSettings, SegmentLanguageDetector, primary_language
 from translations.memory import TMKey, TranslationMemory
 from translations.types import (
     AlignedTranslation,
@@ -84,11 +83,6 @@ class _Prepared:
     tagged: frozenset[str]
 
 
-@lru_cache(maxsize=256)
-def _primary(tag: str) -> str:
-    return tag.lower().replace("_", "-").split("-", 1)[0]
-
-
 def _units_of(jobs: Iterable[HtmlJob | TextJob]) -> list[str]:
     """The distinct units of a document's fields, in order."""
     return list(dict.fromkeys(unit for job in jobs for unit in job.units))
@@ -109,7 +103,7 @@ def _unaligned(translation: AlignedTranslation) -> bool:
 
 def _same_language(a: str, b: str) -> bool:
     """``fr`` and ``fr-CA`` count as the same: no model translates between them."""
-    return _primary(a) == _primary(b)
+    return primary_language(a) == primary_language(b)
 
 
 class TranslationPipeline:
