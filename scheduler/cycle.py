@@ -25,7 +25,7 @@ from feeds.parse import parse_feed
 from feeds.publish import PublishError, publish
 from feeds.render import render_site
 from feeds.render_meta import FeedSettings, LanguageMeta, RenderError
-from feeds.storage import StorageType
+from feeds.storage import SourceState, StorageType
 from feeds.types import EntryData, Source
 from scheduler.events import event
 from scheduler.metrics import Metrics
@@ -163,7 +163,7 @@ def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
         log.info(event("backoff", source=source.id, until=state.next_attempt_at.isoformat()))
         return None
     try:
-        outcome = fetch_entries(ctx, source)
+        outcome = fetch_entries(ctx, source, state)
     except SourceError as exc:
         _record_failure(ctx, source, exc, state.consecutive_failures + 1)
         return str(exc)
@@ -183,22 +183,17 @@ def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
     return outcome
 
 
-def fetch_entries(ctx: CycleContext, source: Source) -> FetchOutcome:
-    """What a source lists now: its directory's files, or its feed (conditional GET)."""
+def fetch_entries(ctx: CycleContext, source: Source, state: SourceState) -> FetchOutcome:
+    """What a source lists now: its directory's files, or its feed (conditional GET with
+    ``state``'s validators, from where a permanent redirect last pointed)."""
     if source.directory is not None:
         loaded = load_directory(source)
         for problem in loaded.errors:
             log.warning(event("file-skipped", source=source.id, error=problem))
         return FetchOutcome(loaded.entries, complete=not loaded.errors)
     assert source.url is not None
-    state = ctx.storage.get_source(source.id)
-    url = (state.url if state is not None else None) or source.url
-    result = ctx.fetcher.fetch(
-        source.id,
-        url,
-        etag=state.etag if state is not None else None,
-        last_modified=state.last_modified if state is not None else None,
-    )
+    url = state.url or source.url
+    result = ctx.fetcher.fetch(source.id, url, etag=state.etag, last_modified=state.last_modified)
     moved = result.final_url if result.permanent_redirect and result.final_url != url else None
     if result.not_modified or result.body is None:
         return FetchOutcome(None, result.status, result.etag, result.last_modified, moved)
