@@ -44,22 +44,16 @@ from lxml import etree
 from scheduler.config import load_settings
 from scheduler.service import open_runtime
 from tests.fixtures.feeds import FeedServer, RecordedRequest, Reply
+from tests.fixtures.service import config_header
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = REPO / "translations" / "testmodel" / "dist"
 CORPUS = REPO / "translations" / "testmodel" / "corpus.tsv"
 _STRICT_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
-CONFIG = """\
-[service]
-data_dir = "data"
-
-[models]
-directory = "models"
-
-[output]
-directory = "public"
-base_url = "https://feeds.example/"
+CONFIG = (
+    config_header("https://feeds.example/")
+    + """
 
 [languages.en]
 title = "News"
@@ -74,6 +68,7 @@ language = "auto"
 every = "1h"
 {sources}
 """
+)
 
 
 class HarnessError(AssertionError):

@@ -20,6 +20,7 @@ from scheduler.config import load_settings
 from scheduler.cycle import run_cycle
 from scheduler.service import open_runtime
 from tests.fixtures.feeds import FeedServer, Reply
+from tests.fixtures.service import config_header
 from tests.hostile.upstream import Behaviour, SilentListener, Upstream, free_port, repeated
 
 pytestmark = pytest.mark.timeout(60)
@@ -119,21 +120,15 @@ GOOD_FEED = (
     "<pubDate>Wed, 01 May 2024 10:00:00 GMT</pubDate></item></channel></rss>"
 )
 
-CYCLE_CONFIG = """\
-[service]
-data_dir = "data"
-
-[models]
-directory = "models"
-
-[output]
-directory = "public"
-base_url = "https://feeds.example/"
+CYCLE_CONFIG = (
+    config_header("https://feeds.example/")
+    + """
 
 [languages.en]
 title = "News"
 {sources}
 """
+)
 
 
 def _config(tmp_path, sources: dict[str, str]):

@@ -25,7 +25,7 @@ from scheduler.config import load_settings
 from scheduler.cycle import run_cycle
 from scheduler.service import open_runtime
 from tests.fixtures.feeds import FeedServer, Reply
-from tests.fixtures.service import TEST_PACKAGES
+from tests.fixtures.service import TEST_PACKAGES, config_header
 from tests.hostile.corpus import PASSWD_MARKER, SECRET, Case, Expect, cases
 from tests.hostile.pipeline import LANGUAGE, ingest, publish_store
 from tests.hostile.safety import tree_problems, visible_text
@@ -110,16 +110,7 @@ _IN_FRENCH = {
 }
 _FR_EN = "translate-fr_en-lingofeed_test.argosmodel"
 
-_TRANSLATED_CONFIG = """\
-[service]
-data_dir = "data"
-[models]
-directory = "models"
-[output]
-directory = "public"
-base_url = "https://feeds.example/"
-[languages.en]
-"""
+_TRANSLATED_CONFIG = config_header("https://feeds.example/") + "[languages.en]\n"
 
 
 def _in_french(case: Case) -> bytes:
