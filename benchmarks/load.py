@@ -27,10 +27,10 @@ from pathlib import Path
 import httpx
 
 from benchmarks.render_serve import synthetic
-from feeds.publish import publish
-from feeds.render import FeedSettings, render_site
-from feeds.server import ServerThread, create_app
-from feeds.types import LocalizedEntry
+from lingofeed.feeds.publish import publish
+from lingofeed.feeds.render import FeedSettings, render_site
+from lingofeed.feeds.server import ServerThread, create_app
+from lingofeed.feeds.types import LocalizedEntry
 
 LANGUAGES = ("en", "fr")
 PATHS = ("en/feed.xml", "en/atom.xml", "en/feed.json", "fr/feed.xml", "fr/atom.xml", "index.html")

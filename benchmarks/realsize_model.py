@@ -24,10 +24,10 @@ from pathlib import Path
 
 import torch
 
-from translations.models import InstalledModel, ModelStore
-from translations.testmodel import package_path
-from translations.testmodel.build import SPECIALS, TorchConverter, write_package
-from translations.testmodel.net import NetConfig, Seq2Seq
+from lingofeed.translations.models import InstalledModel, ModelStore
+from lingofeed.translations.testmodel import package_path
+from lingofeed.translations.testmodel.build import SPECIALS, TorchConverter, write_package
+from lingofeed.translations.testmodel.net import NetConfig, Seq2Seq
 
 __all__ = ["RealSize", "install_realsize"]
 

@@ -21,10 +21,10 @@ from typing import TypeVar
 
 import httpx
 
-from feeds.publish import publish
-from feeds.render import FeedSettings, render_site
-from feeds.server import ServerThread, create_app
-from feeds.types import LocalizedEntry, Media
+from lingofeed.feeds.publish import publish
+from lingofeed.feeds.render import FeedSettings, render_site
+from lingofeed.feeds.server import ServerThread, create_app
+from lingofeed.feeds.types import LocalizedEntry, Media
 
 LANGUAGES = ("en", "fr", "de")
 T = TypeVar("T")

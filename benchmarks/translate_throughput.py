@@ -56,14 +56,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.realsize_model import RealSize, install_realsize
-from feeds.db import open_engine
-from translations.engine import ArgosTranslator, EngineSettings, load_model
-from translations.memory import TM_SCHEMA, SqlTranslationMemory
-from translations.models import ModelStore
-from translations.pipeline import TranslationPipeline
-from translations.segment import split_sentences
-from translations.testmodel import package_path, read_corpus
-from translations.types import DocField, Document, FieldKind
+from lingofeed.feeds.db import open_engine
+from lingofeed.translations.engine import ArgosTranslator, EngineSettings, load_model
+from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory
+from lingofeed.translations.models import ModelStore
+from lingofeed.translations.pipeline import TranslationPipeline
+from lingofeed.translations.segment import split_sentences
+from lingofeed.translations.testmodel import package_path, read_corpus
+from lingofeed.translations.types import DocField, Document, FieldKind
 
 SRC, TGT = "fr", "en"
 ARGOS_TUNED = {"ARGOS_BEAM_SIZE": "1", "ARGOS_INTER_THREADS": "2", "ARGOS_INTRA_THREADS": "1"}

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from feeds.errors import StorageError
+from lingofeed.feeds.errors import StorageError
 
 Migration = Callable[[Connection], None]
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from feeds.errors import FetchError
+from lingofeed.feeds.errors import FetchError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024

@@ -23,10 +23,10 @@ import frontmatter
 import yaml
 from markdown_it import MarkdownIt
 
-from feeds.errors import ParseError
-from feeds.parse import keep_newest, normalize_language, text_to_html
-from feeds.sanitize import collapse_whitespace, sanitize_html
-from feeds.types import EntryData, Media, Source
+from lingofeed.feeds.errors import ParseError
+from lingofeed.feeds.parse import keep_newest, normalize_language, text_to_html
+from lingofeed.feeds.sanitize import collapse_whitespace, sanitize_html
+from lingofeed.feeds.types import EntryData, Media, Source
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from feeds.errors import LingofeedError
+from lingofeed.feeds.errors import LingofeedError
 
 #: Prefix of temporary files; the server never serves dot-files, so half-written ones stay hidden.
 TEMP_PREFIX = ".lingofeed-"

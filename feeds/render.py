@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from feeds.render_json import render_json_feed
-from feeds.render_meta import (
+from lingofeed.feeds.render_json import render_json_feed
+from lingofeed.feeds.render_meta import (
     ATOM_FILE,
     INDEX_FILE,
     JSON_FILE,
@@ -33,9 +33,9 @@ from feeds.render_meta import (
     normalize_language,
     xml_safe,
 )
-from feeds.render_pages import render_index, render_opml
-from feeds.render_xml import FeedDocument, render_atom, render_rss
-from feeds.types import LocalizedEntry
+from lingofeed.feeds.render_pages import render_index, render_opml
+from lingofeed.feeds.render_xml import FeedDocument, render_atom, render_rss
+from lingofeed.feeds.types import LocalizedEntry
 
 __all__ = [
     "FeedSettings",

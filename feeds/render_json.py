@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feeds.render_meta import (
+from lingofeed.feeds.render_meta import (
     JSON_FILE,
     MARKER_TERM,
     FeedSettings,
@@ -18,9 +18,9 @@ from feeds.render_meta import (
     entry_updated,
     normalize_language,
 )
-from feeds.render_xml import entry_body
-from feeds.sanitize import plain_text
-from feeds.types import LocalizedEntry
+from lingofeed.feeds.render_xml import entry_body
+from lingofeed.feeds.sanitize import plain_text
+from lingofeed.feeds.types import LocalizedEntry
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 EXTENSION_ABOUT = "https://lingofeed.invalid/ns/json-feed"

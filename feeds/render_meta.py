@@ -18,8 +18,8 @@ from urllib.parse import quote, urlsplit
 
 from babel import Locale, UnknownLocaleError
 
-from feeds.errors import LingofeedError
-from feeds.types import LocalizedEntry
+from lingofeed.feeds.errors import LingofeedError
+from lingofeed.feeds.types import LocalizedEntry
 
 #: Scheme of the ``machine-translated`` category, so programs can tell it from editors' tags.
 MARKER_SCHEME = "https://lingofeed.invalid/ns/markers"

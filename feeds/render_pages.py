@@ -18,7 +18,7 @@ from lxml import etree
 from lxml.html import builder as E
 from lxml.html import tostring
 
-from feeds.render_meta import (
+from lingofeed.feeds.render_meta import (
     ATOM_FILE,
     JSON_FILE,
     MIME_ATOM,
@@ -33,7 +33,7 @@ from feeds.render_meta import (
     normalize_language,
     xml_safe,
 )
-from feeds.types import LocalizedEntry
+from lingofeed.feeds.types import LocalizedEntry
 
 #: (file name, MIME type, label) of each format, in the order pages list them.
 FORMATS = (

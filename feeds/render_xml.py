@@ -17,7 +17,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.render_meta import (
+from lingofeed.feeds.render_meta import (
     MARKER_SCHEME,
     MARKER_TERM,
     MIME_ATOM,
@@ -32,7 +32,7 @@ from feeds.render_meta import (
     media_type,
     normalize_language,
 )
-from feeds.types import LocalizedEntry
+from lingofeed.feeds.types import LocalizedEntry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from feeds.db import Schema
+from lingofeed.feeds.db import Schema
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

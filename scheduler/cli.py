@@ -14,11 +14,15 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from feeds.errors import LingofeedError
-from scheduler.config import load_settings
-from scheduler.settings import ConfigError, Settings
-from translations.errors import ModelNotInstalledError, PackageIndexError, TranslationError
-from translations.models import InvalidPackageError, ModelStore
+from lingofeed.feeds.errors import LingofeedError
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.settings import ConfigError, Settings
+from lingofeed.translations.errors import (
+    ModelNotInstalledError,
+    PackageIndexError,
+    TranslationError,
+)
+from lingofeed.translations.models import InvalidPackageError, ModelStore
 
 log = logging.getLogger("lingofeed")
 
@@ -139,8 +143,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "once":
         return _once(settings)
     # Imported here: the service pulls in the model runtime, which `check` and `--help` skip.
-    from scheduler.service import Service, open_runtime
-    from scheduler.status import as_text
+    from lingofeed.scheduler.service import Service, open_runtime
+    from lingofeed.scheduler.status import as_text
 
     if args.command == "status":
         with open_runtime(settings, load_models=False) as runtime:
@@ -175,8 +179,8 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _once(settings: Settings) -> int:
-    from scheduler.cycle import run_cycle
-    from scheduler.service import open_runtime
+    from lingofeed.scheduler.cycle import run_cycle
+    from lingofeed.scheduler.service import open_runtime
 
     with open_runtime(settings) as runtime:
         reports = run_cycle(runtime.context(settings))

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 from babel import Locale, UnknownLocaleError
 
-from feeds.types import Source
-from scheduler.settings import (
+from lingofeed.feeds.types import Source
+from lingofeed.scheduler.settings import (
     INTERVAL_UNITS,
     ConfigError,
     ConfigProblem,
@@ -40,7 +40,7 @@ from scheduler.settings import (
     Settings,
     SourceSettings,
 )
-from scheduler.tomllines import KeyPath, key_lines
+from lingofeed.scheduler.tomllines import KeyPath, key_lines
 
 __all__ = ["ARGOS_INDEX", "ConfigError", "ConfigProblem", "Settings", "load_settings"]
 

@@ -18,21 +18,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from feeds.errors import FetchError, SourceError, StorageError
-from feeds.fetch import Fetcher
-from feeds.files import load_directory
-from feeds.parse import parse_feed
-from feeds.publish import PublishError, publish
-from feeds.render import render_site
-from feeds.render_meta import FeedSettings, LanguageMeta, RenderError
-from feeds.storage import SourceState, StorageType
-from feeds.types import EntryData, Source
-from scheduler.events import event
-from scheduler.metrics import Metrics
-from scheduler.settings import Settings, SourceSettings
-from scheduler.status import Usage
-from scheduler.translating import translate_pending
-from translations.types import Document, TranslatedDocument
+from lingofeed.feeds.errors import FetchError, SourceError, StorageError
+from lingofeed.feeds.fetch import Fetcher
+from lingofeed.feeds.files import load_directory
+from lingofeed.feeds.parse import parse_feed
+from lingofeed.feeds.publish import PublishError, publish
+from lingofeed.feeds.render import render_site
+from lingofeed.feeds.render_meta import FeedSettings, LanguageMeta, RenderError
+from lingofeed.feeds.storage import SourceState, StorageType
+from lingofeed.feeds.types import EntryData, Source
+from lingofeed.scheduler.events import event
+from lingofeed.scheduler.metrics import Metrics
+from lingofeed.scheduler.settings import Settings, SourceSettings
+from lingofeed.scheduler.status import Usage
+from lingofeed.scheduler.translating import translate_pending
+from lingofeed.translations.types import Document, TranslatedDocument
 
 log = logging.getLogger("lingofeed.cycle")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from feeds.sanitize import sanitize_html
-from feeds.types import Article
-from translations.types import DocField, Document, FieldKind, TranslatedDocument
+from lingofeed.feeds.sanitize import sanitize_html
+from lingofeed.feeds.types import Article
+from lingofeed.translations.types import DocField, Document, FieldKind, TranslatedDocument
 
 
 def article_document(article: Article, declared: str | None = None) -> Document:

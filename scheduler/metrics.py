@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import Metric as PromMetric
 
-from translations.types import AlignedTranslation, AligningTranslator
+from lingofeed.translations.types import AlignedTranslation, AligningTranslator
 
 
 class Metrics:

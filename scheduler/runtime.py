@@ -10,21 +10,21 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
-from feeds.db import open_engine
-from feeds.fetch import Fetcher
-from feeds.schema import FEEDS_SCHEMA
-from feeds.storage import Storage
-from scheduler import status
-from scheduler.cycle import CycleContext, fingerprint
-from scheduler.metrics import CountingTranslator, Metrics
-from scheduler.settings import GlossarySettings, Settings
-from scheduler.status import STATUS_SCHEMA, SourceInfo, Usage, add_usage
-from translations.engine import ArgosTranslator, EngineSettings
-from translations.errors import ModelNotInstalledError
-from translations.glossary import Glossary
-from translations.memory import TM_SCHEMA, SqlTranslationMemory
-from translations.models import ModelStore
-from translations.pipeline import TranslationPipeline
+from lingofeed.feeds.db import open_engine
+from lingofeed.feeds.fetch import Fetcher
+from lingofeed.feeds.schema import FEEDS_SCHEMA
+from lingofeed.feeds.storage import Storage
+from lingofeed.scheduler import status
+from lingofeed.scheduler.cycle import CycleContext, fingerprint
+from lingofeed.scheduler.metrics import CountingTranslator, Metrics
+from lingofeed.scheduler.settings import GlossarySettings, Settings
+from lingofeed.scheduler.status import STATUS_SCHEMA, SourceInfo, Usage, add_usage
+from lingofeed.translations.engine import ArgosTranslator, EngineSettings
+from lingofeed.translations.errors import ModelNotInstalledError
+from lingofeed.translations.glossary import Glossary
+from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory
+from lingofeed.translations.models import ModelStore
+from lingofeed.translations.pipeline import TranslationPipeline
 
 
 class Runtime:

@@ -29,13 +29,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from feeds.server import ServerThread, create_app, install_token_redaction
-from scheduler import status
-from scheduler.config import load_settings
-from scheduler.cycle import run_source
-from scheduler.events import event
-from scheduler.runtime import Runtime, open_runtime
-from scheduler.settings import ConfigError, Schedule, Settings, SourceSettings
+from lingofeed.feeds.server import ServerThread, create_app, install_token_redaction
+from lingofeed.scheduler import status
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.cycle import run_source
+from lingofeed.scheduler.events import event
+from lingofeed.scheduler.runtime import Runtime, open_runtime
+from lingofeed.scheduler.settings import ConfigError, Schedule, Settings, SourceSettings
 
 __all__ = ["Runtime", "Service", "open_runtime", "trigger_for"]
 

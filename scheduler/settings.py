@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from feeds.errors import LingofeedError
-from feeds.types import Source
+from lingofeed.feeds.errors import LingofeedError
+from lingofeed.feeds.types import Source
 
 #: Seconds per unit of an interval such as ``1h30m``.
 INTERVAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}

@@ -17,8 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from feeds.db import Schema, wrap_errors
-from feeds.storage import SourceState, StorageType
+from lingofeed.feeds.db import Schema, wrap_errors
+from lingofeed.feeds.storage import SourceState, StorageType
 
 _metadata = sa.MetaData()
 usage_counters = sa.Table(

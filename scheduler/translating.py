@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from feeds.storage import TranslationStatus
-from feeds.types import Article
-from scheduler.documents import article_document, sanitized, why
-from scheduler.events import event
-from translations.errors import TranslationError
+from lingofeed.feeds.storage import TranslationStatus
+from lingofeed.feeds.types import Article
+from lingofeed.scheduler.documents import article_document, sanitized, why
+from lingofeed.scheduler.events import event
+from lingofeed.translations.errors import TranslationError
 
 if TYPE_CHECKING:
-    from scheduler.cycle import CycleContext
+    from lingofeed.scheduler.cycle import CycleContext
 
 log = logging.getLogger("lingofeed.cycle")
 

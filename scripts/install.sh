@@ -56,7 +56,7 @@ if ! .venv/bin/python -c 'import torch' >/dev/null 2>&1; then
         log "installing torch 2.13.0 from $TORCH_INDEX_URL"
         "${PIP[@]}" install torch==2.13.0 --index-url "$TORCH_INDEX_URL" --extra-index-url https://pypi.org/simple
     elif "${PIP[@]}" download --no-index --no-deps -d "$(mktemp -d)" torch==2.13.0 >/dev/null 2>&1; then
-        log "installing torch 2.13.0 (CPU wheel found locally)"
+        log "installing torch 2.13.0 (CPU wheel found locally, ~750 MB, about 45 s)"
         "${PIP[@]}" install torch==2.13.0
     else
         log "installing torch 2.13.0 (CPU build from PyTorch's index)"
@@ -64,6 +64,11 @@ if ! .venv/bin/python -c 'import torch' >/dev/null 2>&1; then
     fi
 fi
 
-log "installing lingofeed and its test tools"
-"${PIP[@]}" install --quiet -e '.[test]'
+log "installing lingofeed and its dependencies (about a minute; the venv ends near 1.8 GB)"
+# editable_mode=strict: only the lingofeed.* packages reach sys.path, never the repo root (whose
+# tests/ would otherwise shadow or be shadowed by argostranslate's top-level tests package).
+# pip's errors (stderr) pass through; of its stdout, one line per package collected and installed
+# is kept, so the long step is never silent; pipefail keeps pip's exit status.
+"${PIP[@]}" install --progress-bar on -e '.[test]' --config-settings editable_mode=strict \
+    | { grep --line-buffered -E '^(Collecting|Installing|Successfully)' || true; }
 log "done: $(.venv/bin/lingofeed --version 2>/dev/null || echo lingofeed)"

@@ -41,8 +41,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from scheduler.config import load_settings
-from scheduler.service import open_runtime
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.service import open_runtime
 from tests.fixtures.feeds import FeedServer, RecordedRequest, Reply
 from tests.fixtures.service import config_header
 
@@ -173,7 +173,7 @@ class Workload:
         self.database = Path(str(self.settings.database_url).removeprefix("sqlite:///"))
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "scheduler.cli", "--config", str(self.config), *args]
+        return [sys.executable, "-m", "lingofeed", "--config", str(self.config), *args]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

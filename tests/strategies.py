@@ -12,10 +12,10 @@ from collections import Counter
 
 from hypothesis import strategies as st
 
-from translations.glossary import Glossary, protected_tokens, term_pattern
-from translations.html import parse_fragment as parse
-from translations.html import serialise_fragment
-from translations.numbers import NUMBER_GROUPED, number_format
+from lingofeed.translations.glossary import Glossary, protected_tokens, term_pattern
+from lingofeed.translations.html import parse_fragment as parse
+from lingofeed.translations.html import serialise_fragment
+from lingofeed.translations.numbers import NUMBER_GROUPED, number_format
 
 #: Words from the test model's corpus, so real translations are sometimes meaningful.
 _CORPUS_WORDS = (

@@ -9,9 +9,9 @@ import logging
 import httpx
 import pytest
 
-from feeds import server as server_module
-from feeds.publish import publish
-from feeds.server import ServerThread, create_app, install_token_redaction
+from lingofeed.feeds import server as server_module
+from lingofeed.feeds.publish import publish
+from lingofeed.feeds.server import ServerThread, create_app, install_token_redaction
 
 pytestmark = pytest.mark.timeout(60)
 

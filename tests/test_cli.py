@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from scheduler.cli import main
+from lingofeed.scheduler.cli import main
 from tests.fixtures.models import repackage
 
 CONFIG = """\

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.config import ConfigError, ConfigProblem, load_settings
-from scheduler.tomllines import key_lines
+from lingofeed.scheduler.config import ConfigError, ConfigProblem, load_settings
+from lingofeed.scheduler.tomllines import key_lines
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from feeds.types import Article, EntryData, Media
-
-pytest.importorskip("feeds.files", reason="feeds/files.py (article directories) not landed yet")
-from scheduler.cycle import backoff
-from scheduler.documents import article_document, why
-from scheduler.events import event
-from translations.types import FieldKind
+from lingofeed.feeds.types import Article, EntryData, Media
+from lingofeed.scheduler.cycle import backoff
+from lingofeed.scheduler.documents import article_document, why
+from lingofeed.scheduler.events import event
+from lingofeed.translations.types import FieldKind
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from feeds.storage import TranslationRecord, TranslationStatus
-from scheduler.config import load_settings
-from scheduler.cycle import run_cycle
-from scheduler.service import open_runtime
+from lingofeed.feeds.storage import TranslationRecord, TranslationStatus
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.cycle import run_cycle
+from lingofeed.scheduler.service import open_runtime
+from lingofeed.translations.testmodel import read_corpus
 from tests.feedrules import assert_valid_json_feed
 from tests.fixtures.feeds import FeedServer
 from tests.fixtures.service import lingofeed, make_service_folder
-from translations.testmodel import read_corpus
 
 EN = dict(read_corpus())
 FLAG = "Le drapeau des Nations unies est descendu au camp de Tombouctou."

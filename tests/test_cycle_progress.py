@@ -17,13 +17,13 @@ import termios
 import threading
 from pathlib import Path
 
-from scheduler.config import load_settings
-from scheduler.cycle import run_cycle
-from scheduler.service import open_runtime
-from scheduler.translating import CHUNK_SIZE, PROGRESS_THRESHOLD
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.cycle import run_cycle
+from lingofeed.scheduler.service import open_runtime
+from lingofeed.scheduler.translating import CHUNK_SIZE, PROGRESS_THRESHOLD
+from lingofeed.translations.testmodel import read_corpus
 from tests.fixtures.feeds import FeedServer
 from tests.fixtures.service import make_service_folder
-from translations.testmodel import read_corpus
 
 ITEMS = 120
 
@@ -79,7 +79,7 @@ def test_a_large_first_cycle_shows_a_bar_on_a_terminal(feed_server: FeedServer, 
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    command = [sys.executable, "-m", "scheduler.cli", "-q", "--config", str(config), "once"]
+    command = [sys.executable, "-m", "lingofeed", "-q", "--config", str(config), "once"]
     done = subprocess.run(command, cwd=tmp_path, stderr=terminal, stdout=subprocess.PIPE,
                           timeout=300, check=False)  # fmt: skip
     os.close(terminal)

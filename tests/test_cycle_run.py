@@ -9,14 +9,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from feeds.types import Article, EntryData
-from scheduler.config import load_settings
-from scheduler.cycle import run_cycle
-from scheduler.documents import article_document, sanitized
-from scheduler.service import open_runtime
+from lingofeed.feeds.types import Article, EntryData
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.cycle import run_cycle
+from lingofeed.scheduler.documents import article_document, sanitized
+from lingofeed.scheduler.service import open_runtime
+from lingofeed.translations.types import TranslatedDocument
 from tests.fixtures.feeds import Reply
 from tests.fixtures.service import make_service_folder
-from translations.types import TranslatedDocument
 
 WIRE = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Fil</title><link>https://wire.example.org/</link>

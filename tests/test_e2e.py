@@ -20,10 +20,10 @@ from typing import Any
 import feedparser
 import pytest
 
+from lingofeed.translations.testmodel import read_corpus
 from tests.feedrules import assert_valid_atom, assert_valid_json_feed, assert_valid_rss
 from tests.fixtures.feeds import FeedServer
 from tests.fixtures.service import REPO, TEST_PACKAGES, lingofeed, make_service_folder
-from translations.testmodel import read_corpus
 
 WIRE = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Fil</title><link>https://wire.example.org/</link>

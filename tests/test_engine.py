@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from lingofeed.translations.engine import ArgosTranslator, EngineSettings, load_model
+from lingofeed.translations.errors import ModelNotInstalledError, TranslationError
+from lingofeed.translations.modelfile import decoder_positions
+from lingofeed.translations.models import ModelStore
+from lingofeed.translations.pieces import align_words, compose_alignments, cut_pieces
+from lingofeed.translations.testmodel import package_path, read_corpus
+from lingofeed.translations.types import AlignedTranslation
 from tests.fixtures.models import repackage
-from translations.engine import ArgosTranslator, EngineSettings, load_model
-from translations.errors import ModelNotInstalledError, TranslationError
-from translations.modelfile import decoder_positions
-from translations.models import ModelStore
-from translations.pieces import align_words, compose_alignments, cut_pieces
-from translations.testmodel import package_path, read_corpus
-from translations.types import AlignedTranslation
 
 SEED_FR = [
     "Fermeture le 28/12 du camp de #Tombouctou.",
@@ -281,7 +281,7 @@ def test_settings_refuse_values_that_cannot_work(changes: dict[str, float]) -> N
 
 def test_importing_the_engine_loads_no_model_library() -> None:
     code = (
-        "import sys, translations.engine; "
+        "import sys, lingofeed.translations.engine; "
         "print(sorted(m for m in ('ctranslate2', 'sentencepiece', 'argostranslate') "
         "if m in sys.modules))"
     )

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feeds.errors import FetchError
-from feeds.fetch import Fetcher
-from scheduler.config import load_settings
-from scheduler.cycle import run_cycle
-from scheduler.service import open_runtime
+from lingofeed.feeds.errors import FetchError
+from lingofeed.feeds.fetch import Fetcher
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.cycle import run_cycle
+from lingofeed.scheduler.service import open_runtime
 from tests.fixtures.feeds import FeedServer, Reply
 from tests.fixtures.service import config_header
 from tests.hostile.upstream import Behaviour, SilentListener, Upstream, free_port, repeated

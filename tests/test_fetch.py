@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feeds.errors import FetchError
-from feeds.fetch import Fetcher, parse_retry_after
-from feeds.parse import parse_feed
-from feeds.types import Source
+from lingofeed.feeds.errors import FetchError
+from lingofeed.feeds.fetch import Fetcher, parse_retry_after
+from lingofeed.feeds.parse import parse_feed
+from lingofeed.feeds.types import Source
 from tests.fixtures.feeds import UPSTREAM_DIR, FeedServer, Reply
 
 BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"

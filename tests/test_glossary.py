@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from translations.glossary import Glossary, enforce, has_words_to_translate, protected_tokens
-from translations.types import AlignedTranslation
+from lingofeed.translations.glossary import (
+    Glossary,
+    enforce,
+    has_words_to_translate,
+    protected_tokens,
+)
+from lingofeed.translations.types import AlignedTranslation
 
 
 def out(text: str, *pairs: tuple[int, int]) -> AlignedTranslation:

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from translations.glossary import enforce
-from translations.numbers import number_format
-from translations.types import AlignedTranslation
+from lingofeed.translations.glossary import enforce
+from lingofeed.translations.numbers import number_format
+from lingofeed.translations.types import AlignedTranslation
 
 PEACEKEEPERS = "More than 12,000 peacekeepers served in Mali at the height of MINUSMA."
 CASQUES = "Plus de 12 000 Casques bleus ont servi au Mali au plus fort de la MINUSMA."

@@ -18,19 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from feeds.errors import FetchError, ParseError, SourceError
-from feeds.fetch import Fetcher
-from feeds.types import Source
-from scheduler.config import load_settings
-from scheduler.cycle import run_cycle
-from scheduler.service import open_runtime
+from lingofeed.feeds.errors import FetchError, ParseError, SourceError
+from lingofeed.feeds.fetch import Fetcher
+from lingofeed.feeds.types import Source
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.cycle import run_cycle
+from lingofeed.scheduler.service import open_runtime
+from lingofeed.translations.models import ModelStore
 from tests.fixtures.feeds import FeedServer, Reply
 from tests.fixtures.service import TEST_PACKAGES, config_header
 from tests.hostile.corpus import PASSWD_MARKER, SECRET, Case, Expect, cases
 from tests.hostile.pipeline import LANGUAGE, ingest, publish_store
 from tests.hostile.safety import tree_problems, visible_text
 from tests.hostile.upstream import Behaviour, Upstream, gzip_bomb, huge_feed
-from translations.models import ModelStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -189,8 +189,8 @@ _PEAK_SCRIPT = textwrap.dedent(
     """
     import json, resource, sys
     from pathlib import Path
-    from feeds.parse import parse_feed
-    from feeds.types import Source
+    from lingofeed.feeds.parse import parse_feed
+    from lingofeed.feeds.types import Source
     from tests.hostile.corpus import cases
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wanted = set(sys.argv[1:])

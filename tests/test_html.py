@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import lxml.html
 
-from translations.glossary import Glossary
-from translations.html import Rendering, extract, extract_text
-from translations.types import AlignedTranslation
+from lingofeed.translations.glossary import Glossary
+from lingofeed.translations.html import Rendering, extract, extract_text
+from lingofeed.translations.types import AlignedTranslation
 
 
 def out(text: str, *pairs: tuple[int, int]) -> AlignedTranslation:

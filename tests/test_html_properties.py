@@ -11,6 +11,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lingofeed.translations.html import Rendering, extract
+from lingofeed.translations.types import AlignedTranslation
 from tests.strategies import (
     ARTICLE,
     assert_tokens_kept,
@@ -18,8 +20,6 @@ from tests.strategies import (
     elements,
     parse,
 )
-from translations.html import Rendering, extract
-from translations.types import AlignedTranslation
 
 
 def shuffled(unit: str, rng: random.Random) -> AlignedTranslation:

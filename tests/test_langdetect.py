@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from translations.langdetect import DetectionSettings, SegmentLanguageDetector, detect_language
+from lingofeed.translations.langdetect import (
+    DetectionSettings,
+    SegmentLanguageDetector,
+    detect_language,
+)
 
 SEED_CAPTION = (
     "Fermeture le 28/12 du camp de #Tombouctou. Engagés à finaliser le processus de "

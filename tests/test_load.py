@@ -17,8 +17,8 @@ from benchmarks.load import (
     run_load,
     site_versions,
 )
-from feeds.publish import publish
-from feeds.server import ServerThread, create_app
+from lingofeed.feeds.publish import publish
+from lingofeed.feeds.server import ServerThread, create_app
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from feeds.db import open_engine
-from feeds.errors import StorageError
-from translations.memory import TM_SCHEMA, SqlTranslationMemory, TMKey
-from translations.types import AlignedTranslation
+from lingofeed.feeds.db import open_engine
+from lingofeed.feeds.errors import StorageError
+from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory, TMKey
+from lingofeed.translations.types import AlignedTranslation
 
 MODEL = "translate-fr_en-lingofeed_test@1.0"
 CLOSURE = TMKey("Fermeture le 28/12 du camp de #Tombouctou.", "fr", "en", MODEL)

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.models import repackage
-from translations import errors, models
-from translations.errors import (
+from lingofeed.translations import errors, models
+from lingofeed.translations.errors import (
     InvalidPackageError,
     ModelNotInstalledError,
     PackageIndexError,
     PackageNotAvailableError,
 )
-from translations.models import ModelStore, version_key
+from lingofeed.translations.models import ModelStore, version_key
+from tests.fixtures.models import repackage
 
 
 def test_install_file_lists_both_directions(model_store):

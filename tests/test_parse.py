@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feeds.errors import ParseError
-from feeds.parse import keep_newest, parse_feed, stable_id
-from feeds.types import EntryData, Media, Source
+from lingofeed.feeds.errors import ParseError
+from lingofeed.feeds.parse import keep_newest, parse_feed, stable_id
+from lingofeed.feeds.types import EntryData, Media, Source
 from tests.fixtures.feeds import UPSTREAM_DIR
 
 SOURCE = Source("up", url="https://base.example/feed")

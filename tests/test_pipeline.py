@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from lingofeed.translations.glossary import Glossary
+from lingofeed.translations.pipeline import TranslationPipeline
+from lingofeed.translations.types import DocField, Document, FieldKind
 from tests.strategies import ARTICLE, assert_tokens_kept, assert_well_formed, elements
-from translations.glossary import Glossary
-from translations.pipeline import TranslationPipeline
-from translations.types import DocField, Document, FieldKind
 
 SEED_FR = (
     "Fermeture le 28/12 du camp de #Tombouctou. Engagés à finaliser le processus de "

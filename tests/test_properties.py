@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.render import FeedSettings, render_site
-from feeds.sanitize import sanitize_html
-from feeds.types import LocalizedEntry
+from lingofeed.feeds.render import FeedSettings, render_site
+from lingofeed.feeds.sanitize import sanitize_html
+from lingofeed.feeds.types import LocalizedEntry
+from lingofeed.translations.html import Rendering, extract
+from lingofeed.translations.types import AlignedTranslation
 from tests.hostile.safety import dangerous_url, file_problems, html_problems
 from tests.strategies import assert_well_formed
-from translations.html import Rendering, extract
-from translations.types import AlignedTranslation
 
 _TAGS = ["p", "b", "a", "img", "script", "iframe", "svg", "style", "div", "span", "x-evil",
          "object", "math", "form", "table", "td", "li", "figure", "figcaption", "br"]  # fmt: skip

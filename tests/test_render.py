@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from feeds.render import (
+from lingofeed.feeds.render import (
     FeedSettings,
     LanguageMeta,
     RenderError,
@@ -21,8 +21,8 @@ from feeds.render import (
     render_language,
     render_site,
 )
-from feeds.render_meta import without_link
-from feeds.types import LocalizedEntry, Media
+from lingofeed.feeds.render_meta import without_link
+from lingofeed.feeds.types import LocalizedEntry, Media
 from tests.feedrules import (
     ATOM,
     assert_valid_atom,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.sanitize import plain_text, sanitize_html
+from lingofeed.feeds.sanitize import plain_text, sanitize_html
 
 BASE = "https://news.example.org/2024/05/story.html"
 

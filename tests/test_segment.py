@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from translations.segment import sentence_spans, split_sentences
+from lingofeed.translations.segment import sentence_spans, split_sentences
 
 CASES: list[tuple[str, str, list[str]]] = [
     # French: titles, dates, numbers, guillemets with a space, URLs, e-mails, initials, ellipsis.
@@ -147,7 +147,7 @@ def test_spans_rejoin_to_the_input(text: str, lang: str) -> None:
 
 def test_importing_the_splitter_loads_no_nlp_library() -> None:
     code = (
-        "import sys, translations.segment; "
+        "import sys, lingofeed.translations.segment; "
         "print(sorted(m for m in ('spacy', 'stanza', 'argostranslate') if m in sys.modules))"
     )
     out = subprocess.run(

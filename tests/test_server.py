@@ -13,8 +13,8 @@ from starlette.exceptions import StarletteDeprecationWarning
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from feeds.publish import publish
-from feeds.server import (
+from lingofeed.feeds.publish import publish
+from lingofeed.feeds.server import (
     ServerThread,
     TokenRedactingFilter,
     create_app,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from translations.testmodel import read_corpus
+from lingofeed.translations.testmodel import read_corpus
 
 EN = dict(read_corpus())
 WIRE = b"""<?xml version="1.0" encoding="utf-8"?>

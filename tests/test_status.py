@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from feeds.db import ensure_schema
-from feeds.types import EntryData
-from scheduler.metrics import Metrics
-from scheduler.status import (
+from lingofeed.feeds.db import ensure_schema
+from lingofeed.feeds.types import EntryData
+from lingofeed.scheduler.metrics import Metrics
+from lingofeed.scheduler.status import (
     STATUS_SCHEMA,
     SourceInfo,
     Usage,

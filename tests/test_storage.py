@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from feeds import db
-from feeds.errors import StorageError
-from feeds.storage import Storage, StorageType, TranslationStatus
-from feeds.types import EntryData, Media
+from lingofeed.feeds import db
+from lingofeed.feeds.errors import StorageError
+from lingofeed.feeds.storage import Storage, StorageType, TranslationStatus
+from lingofeed.feeds.types import EntryData, Media
 from tests.fixtures.feeds import make_storage
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ import sentencepiece as spm
 from lxml import html
 from markdown_it import MarkdownIt
 
-from translations.testmodel import CORPUS_PATH, read_corpus
-from translations.testmodel.build import main as build_main
+from lingofeed.translations.testmodel import CORPUS_PATH, read_corpus
+from lingofeed.translations.testmodel.build import main as build_main
 
 SAMPLE_ARTICLES = Path(__file__).parents[1] / "config" / "sample" / "articles"
 SEED_CAPTION = (

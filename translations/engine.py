@@ -45,15 +45,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from translations.errors import TranslationError
-from translations.modelfile import decoder_positions
-from translations.pieces import (
+from lingofeed.translations.errors import TranslationError
+from lingofeed.translations.modelfile import decoder_positions
+from lingofeed.translations.pieces import (
     align_words,
     compose_alignments,
     cut_pieces,
     shift_alignment,
 )
-from translations.types import AlignedTranslation
+from lingofeed.translations.types import AlignedTranslation
 
 if TYPE_CHECKING:
     import ctranslate2

@@ -37,8 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from translations.numbers import NUMBER_GROUPED, NumberFormat, number_format
-from translations.types import AlignedTranslation
+from lingofeed.translations.numbers import NUMBER_GROUPED, NumberFormat, number_format
+from lingofeed.translations.types import AlignedTranslation
 
 __all__ = [
     "Enforced",

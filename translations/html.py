@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import lxml.html
 from lxml.html import HtmlElement
 
-from translations.inline import Target, attach, inline_items
-from translations.runs import Rendering, Run, Segment, Walker
+from lingofeed.translations.inline import Target, attach, inline_items
+from lingofeed.translations.runs import Rendering, Run, Segment, Walker
 
 __all__ = [
     "HtmlJob",

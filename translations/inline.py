@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from translations.glossary import CLOSING, OPENING
+from lingofeed.translations.glossary import CLOSING, OPENING
 
 __all__ = ["Item", "Tag", "Target", "attach", "inline_items"]
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from feeds.db import Schema, display_url, wrap_errors
-from feeds.errors import StorageError
-from translations.types import AlignedTranslation
+from lingofeed.feeds.db import Schema, display_url, wrap_errors
+from lingofeed.feeds.errors import StorageError
+from lingofeed.translations.types import AlignedTranslation
 
 __all__ = [
     "TM_SCHEMA",

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from translations.errors import (
+from lingofeed.translations.errors import (
     InvalidPackageError,
     ModelNotInstalledError,
     PackageIndexError,

@@ -33,12 +33,16 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from translations.errors import TranslationError
-from translations.glossary import Glossary, has_words_to_translate, needs_alignment
-from translations.html import HtmlJob, Rebuilt, Rendering, TextJob, extract, extract_text
-from translations.langdetect import DetectionSettings, SegmentLanguageDetector, primary_language
-from translations.memory import TMKey, TranslationMemory
-from translations.types import (
+from lingofeed.translations.errors import TranslationError
+from lingofeed.translations.glossary import Glossary, has_words_to_translate, needs_alignment
+from lingofeed.translations.html import HtmlJob, Rebuilt, Rendering, TextJob, extract, extract_text
+from lingofeed.translations.langdetect import (
+    DetectionSettings,
+    SegmentLanguageDetector,
+    primary_language,
+)
+from lingofeed.translations.memory import TMKey, TranslationMemory
+from lingofeed.translations.types import (
     AlignedTranslation,
     AligningTranslator,
     Document,

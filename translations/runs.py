@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from translations.glossary import Glossary, enforce
-from translations.inline import Tag, Target
-from translations.segment import sentence_spans
-from translations.types import AlignedTranslation
+from lingofeed.translations.glossary import Glossary, enforce
+from lingofeed.translations.inline import Tag, Target
+from lingofeed.translations.segment import sentence_spans
+from lingofeed.translations.types import AlignedTranslation
 
 __all__ = ["Attribute", "Rendering", "Run", "Segment", "Walker"]
 

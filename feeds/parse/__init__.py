@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feeds.parse._common import ParsedFeed, normalize_language, stable_id, text_to_html
-from feeds.parse._json import looks_like_json, parse_json_feed
-from feeds.parse._xml import parse_xml_feed
-from feeds.types import EntryData, Source
+from lingofeed.feeds.parse._common import ParsedFeed, normalize_language, stable_id, text_to_html
+from lingofeed.feeds.parse._json import looks_like_json, parse_json_feed
+from lingofeed.feeds.parse._xml import parse_xml_feed
+from lingofeed.feeds.types import EntryData, Source
 
 __all__ = [
     "ParsedFeed",

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from feeds.sanitize import collapse_whitespace
-from feeds.types import EntryData, Media
+from lingofeed.feeds.sanitize import collapse_whitespace
+from lingofeed.feeds.types import EntryData, Media
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _WEB_SCHEMES = frozenset({"http", "https"})

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from feeds.errors import ParseError
-from feeds.parse._common import (
+from lingofeed.feeds.errors import ParseError
+from lingofeed.feeds.parse._common import (
     ParsedFeed,
     absolute,
     as_list,
@@ -24,8 +24,8 @@ from feeds.parse._common import (
     stable_id,
     text_to_html,
 )
-from feeds.sanitize import collapse_whitespace, sanitize_html
-from feeds.types import EntryData, Media, Source
+from lingofeed.feeds.sanitize import collapse_whitespace, sanitize_html
+from lingofeed.feeds.types import EntryData, Media, Source
 
 
 def looks_like_json(body: bytes, content_type: str | None) -> bool:

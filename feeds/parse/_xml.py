@@ -23,8 +23,8 @@ from typing import Any
 import feedparser
 from lxml import etree
 
-from feeds.errors import ParseError
-from feeds.parse._common import (
+from lingofeed.feeds.errors import ParseError
+from lingofeed.feeds.parse._common import (
     ParsedFeed,
     absolute,
     categories,
@@ -33,8 +33,8 @@ from feeds.parse._common import (
     stable_id,
     text_to_html,
 )
-from feeds.sanitize import collapse_whitespace, plain_text, sanitize_html
-from feeds.types import EntryData, Media, Source
+from lingofeed.feeds.sanitize import collapse_whitespace, plain_text, sanitize_html
+from lingofeed.feeds.types import EntryData, Media, Source
 
 _MEDIA = "{http://search.yahoo.com/mrss/}"
 _ATOM = "{http://www.w3.org/2005/Atom}"

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from feeds.schema import articles, translations
-from feeds.storage._articles import ArticlesMixin
-from feeds.storage._sources import SourcesMixin
-from feeds.storage._translations import TranslationsMixin, localize, same_language
-from feeds.storage._types import (
+from lingofeed.feeds.schema import articles, translations
+from lingofeed.feeds.storage._articles import ArticlesMixin
+from lingofeed.feeds.storage._sources import SourcesMixin
+from lingofeed.feeds.storage._translations import TranslationsMixin, localize, same_language
+from lingofeed.feeds.storage._types import (
     SourceState,
     StorageCounts,
     StorageType,

@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from feeds.schema import articles, translations
-from feeds.storage._base import NEWEST_FIRST, StorageBase
-from feeds.storage._sources import ensure_source
-from feeds.storage._types import UpsertResult
-from feeds.types import Article, EntryData, Media
+from lingofeed.feeds.schema import articles, translations
+from lingofeed.feeds.storage._base import NEWEST_FIRST, StorageBase
+from lingofeed.feeds.storage._sources import ensure_source
+from lingofeed.feeds.storage._types import UpsertResult
+from lingofeed.feeds.types import Article, EntryData, Media
 
 
 def entry_values(entry: EntryData) -> dict[str, Any]:

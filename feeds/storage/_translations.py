@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from feeds.schema import articles, translations
-from feeds.storage._articles import article_from_row, filter_articles
-from feeds.storage._base import NEWEST_FIRST, StorageBase
-from feeds.storage._types import TranslationRecord, TranslationStatus
-from feeds.types import Article, LocalizedEntry
+from lingofeed.feeds.schema import articles, translations
+from lingofeed.feeds.storage._articles import article_from_row, filter_articles
+from lingofeed.feeds.storage._base import NEWEST_FIRST, StorageBase
+from lingofeed.feeds.storage._types import TranslationRecord, TranslationStatus
+from lingofeed.feeds.types import Article, LocalizedEntry
 
 
 class TranslationsMixin(StorageBase):

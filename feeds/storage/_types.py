@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
-from feeds.types import Article, EntryData, LocalizedEntry
+from lingofeed.feeds.types import Article, EntryData, LocalizedEntry
 
 
 class TranslationStatus(Enum):

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.fetch import Fetcher
-from feeds.parse import parse_feed
-from feeds.publish import publish
-from feeds.render import FeedSettings, render_site
-from feeds.storage import Storage
-from feeds.types import EntryData, Source
+from lingofeed.feeds.fetch import Fetcher
+from lingofeed.feeds.parse import parse_feed
+from lingofeed.feeds.publish import publish
+from lingofeed.feeds.render import FeedSettings, render_site
+from lingofeed.feeds.storage import Storage
+from lingofeed.feeds.types import EntryData, Source
 
 LANGUAGE = "en"
 SETTINGS = FeedSettings(base_url="https://feeds.example/", languages=(LANGUAGE,))

@@ -1,8 +1,9 @@
 """The repo's own small real Argos test model: corpus, build script and built packages.
 
 Tests and examples need a real model that loads in milliseconds and never downloads anything,
-so the repo trains one from ``corpus.tsv`` (``python -m translations.testmodel.build``) and
-ships the two packages it produces in ``dist/``.
+so the repo trains one from ``corpus.tsv``
+(``python -m lingofeed.translations.testmodel.build``) and ships the two packages it produces
+in ``dist/``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Build the test model: SentencePiece + a tiny Transformer per direction, packaged for Argos.
 
-``python -m translations.testmodel.build [--out DIR] [--seed N]`` trains on ``corpus.tsv``,
-converts each direction to CTranslate2 (int8) through the public spec API, checks that the
-converted model reproduces every training pair exactly (greedy decoding), and writes
+``python -m lingofeed.translations.testmodel.build [--out DIR] [--seed N]`` trains on
+``corpus.tsv``, converts each direction to CTranslate2 (int8) through the public spec API,
+checks that the converted model reproduces every training pair exactly (greedy decoding), and writes
 ``translate-<src>_<tgt>-lingofeed_test.argosmodel`` into ``dist/``. It fails instead of
 writing a package that does not reproduce its corpus, so tests can rely on exact outputs.
 """
@@ -28,8 +28,14 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from translations.testmodel import DIST_DIR, PAIRS, package_name, package_path, read_corpus
-from translations.testmodel.net import (
+from lingofeed.translations.testmodel import (
+    DIST_DIR,
+    PAIRS,
+    package_name,
+    package_path,
+    read_corpus,
+)
+from lingofeed.translations.testmodel.net import (
     LAYER_NORM_EPS,
     Attention,
     DecoderLayer,
