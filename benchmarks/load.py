@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 
 from benchmarks.render_serve import synthetic
-from lingofeed.feeds.publish import publish
+from lingofeed.feeds.publish.atomic import publish
 from lingofeed.feeds.render import FeedSettings, render_site
-from lingofeed.feeds.server import ServerThread, create_app
+from lingofeed.feeds.serve.app import ServerThread, create_app
 from lingofeed.feeds.types import LocalizedEntry
 
 LANGUAGES = ("en", "fr")

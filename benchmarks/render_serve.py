@@ -21,9 +21,9 @@ from typing import TypeVar
 
 import httpx
 
-from lingofeed.feeds.publish import publish
+from lingofeed.feeds.publish.atomic import publish
 from lingofeed.feeds.render import FeedSettings, render_site
-from lingofeed.feeds.server import ServerThread, create_app
+from lingofeed.feeds.serve.app import ServerThread, create_app
 from lingofeed.feeds.types import LocalizedEntry, Media
 
 LANGUAGES = ("en", "fr", "de")

@@ -56,7 +56,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.realsize_model import RealSize, install_realsize
-from lingofeed.feeds.db import open_engine
+from lingofeed.feeds.store.db import open_engine
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings, load_model
 from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory
 from lingofeed.translations.models import ModelStore

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from lingofeed.feeds.errors import FetchError, SourceError, StorageError
-from lingofeed.feeds.fetch import Fetcher
-from lingofeed.feeds.files import load_directory
-from lingofeed.feeds.parse import parse_feed
-from lingofeed.feeds.publish import PublishError, publish
+from lingofeed.feeds.ingest.fetch import Fetcher
+from lingofeed.feeds.ingest.files import load_directory
+from lingofeed.feeds.ingest.parse import parse_feed
+from lingofeed.feeds.publish.atomic import PublishError, publish
 from lingofeed.feeds.render import render_site
-from lingofeed.feeds.render_meta import FeedSettings, LanguageMeta, RenderError
-from lingofeed.feeds.storage import SourceState, StorageType
+from lingofeed.feeds.render.meta import FeedSettings, LanguageMeta, RenderError
+from lingofeed.feeds.store import SourceState, StorageType
 from lingofeed.feeds.types import EntryData, Source
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.metrics import Metrics

@@ -10,10 +10,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
-from lingofeed.feeds.db import open_engine
-from lingofeed.feeds.fetch import Fetcher
-from lingofeed.feeds.schema import FEEDS_SCHEMA
-from lingofeed.feeds.storage import Storage
+from lingofeed.feeds.ingest.fetch import Fetcher
+from lingofeed.feeds.store import Storage
+from lingofeed.feeds.store.db import open_engine
+from lingofeed.feeds.store.schema import FEEDS_SCHEMA
 from lingofeed.scheduler import status
 from lingofeed.scheduler.cycle import CycleContext, fingerprint
 from lingofeed.scheduler.metrics import CountingTranslator, Metrics

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from lingofeed.feeds.server import ServerThread, create_app, install_token_redaction
+from lingofeed.feeds.serve.app import ServerThread, create_app, install_token_redaction
 from lingofeed.scheduler import status
 from lingofeed.scheduler.config import load_settings
 from lingofeed.scheduler.cycle import run_source

@@ -17,8 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from lingofeed.feeds.db import Schema, wrap_errors
-from lingofeed.feeds.storage import SourceState, StorageType
+from lingofeed.feeds.store import SourceState, StorageType
+from lingofeed.feeds.store.db import Schema, wrap_errors
 
 _metadata = sa.MetaData()
 usage_counters = sa.Table(
@@ -31,7 +31,7 @@ usage_counters = sa.Table(
     sa.Column("tm_hits", sa.Integer, nullable=False, server_default="0"),
     sa.Column("tm_misses", sa.Integer, nullable=False, server_default="0"),
 )
-#: Pass to ``feeds.db.open_engine`` with the other schemas.
+#: Pass to ``feeds.store.db.open_engine`` with the other schemas.
 STATUS_SCHEMA = Schema("status", _metadata, version=1)
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from lingofeed.feeds.storage import TranslationStatus
+from lingofeed.feeds.store import TranslationStatus
 from lingofeed.feeds.types import Article
 from lingofeed.scheduler.documents import article_document, sanitized, why
 from lingofeed.scheduler.events import event

@@ -9,9 +9,9 @@ import logging
 import httpx
 import pytest
 
-from lingofeed.feeds import server as server_module
-from lingofeed.feeds.publish import publish
-from lingofeed.feeds.server import ServerThread, create_app, install_token_redaction
+from lingofeed.feeds.publish.atomic import publish
+from lingofeed.feeds.serve import app as server_module
+from lingofeed.feeds.serve.app import ServerThread, create_app, install_token_redaction
 
 pytestmark = pytest.mark.timeout(60)
 

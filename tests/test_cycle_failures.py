@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lingofeed.feeds.storage import TranslationRecord, TranslationStatus
+from lingofeed.feeds.store import TranslationRecord, TranslationStatus
 from lingofeed.scheduler.config import load_settings
 from lingofeed.scheduler.cycle import run_cycle
 from lingofeed.scheduler.service import open_runtime

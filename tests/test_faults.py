@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lingofeed.feeds.errors import FetchError
-from lingofeed.feeds.fetch import Fetcher
+from lingofeed.feeds.ingest.fetch import Fetcher
 from lingofeed.scheduler.config import load_settings
 from lingofeed.scheduler.cycle import run_cycle
 from lingofeed.scheduler.service import open_runtime

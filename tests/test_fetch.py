@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from lingofeed.feeds.errors import FetchError
-from lingofeed.feeds.fetch import Fetcher, parse_retry_after
-from lingofeed.feeds.parse import parse_feed
+from lingofeed.feeds.ingest.fetch import Fetcher, parse_retry_after
+from lingofeed.feeds.ingest.parse import parse_feed
 from lingofeed.feeds.types import Source
 from tests.fixtures.feeds import UPSTREAM_DIR, FeedServer, Reply
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lingofeed.feeds.errors import ParseError
-from lingofeed.feeds.files import load_article, load_directory, read_directory
+from lingofeed.feeds.ingest.files import load_article, load_directory, read_directory
 from lingofeed.feeds.types import Media, Source
 
 SAMPLE = Path(__file__).resolve().parent.parent / "config" / "sample" / "articles"
@@ -176,7 +176,7 @@ def test_bundled_sample_articles_load_cleanly():
 def test_read_directory_logs_bad_files_and_returns_the_rest(tmp_path: Path, caplog):
     write(tmp_path, "good.md", "---\ntitle: Good\n---\n")
     write(tmp_path, "bad.md", "---\nlink: x\n---\n")
-    with caplog.at_level("WARNING", logger="lingofeed.feeds.files"):
+    with caplog.at_level("WARNING", logger="lingofeed.feeds.ingest.files"):
         entries = read_directory(source(tmp_path))
     assert [e.title for e in entries] == ["Good"]
     assert "bad.md" in caplog.text and "missing 'title'" in caplog.text

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from lingofeed.feeds.errors import FetchError, ParseError, SourceError
-from lingofeed.feeds.fetch import Fetcher
+from lingofeed.feeds.ingest.fetch import Fetcher
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.config import load_settings
 from lingofeed.scheduler.cycle import run_cycle
@@ -189,7 +189,7 @@ _PEAK_SCRIPT = textwrap.dedent(
     """
     import json, resource, sys
     from pathlib import Path
-    from lingofeed.feeds.parse import parse_feed
+    from lingofeed.feeds.ingest.parse import parse_feed
     from lingofeed.feeds.types import Source
     from tests.hostile.corpus import cases
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -17,8 +17,8 @@ from benchmarks.load import (
     run_load,
     site_versions,
 )
-from lingofeed.feeds.publish import publish
-from lingofeed.feeds.server import ServerThread, create_app
+from lingofeed.feeds.publish.atomic import publish
+from lingofeed.feeds.serve.app import ServerThread, create_app
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from lingofeed.feeds.db import open_engine
 from lingofeed.feeds.errors import StorageError
+from lingofeed.feeds.store.db import open_engine
 from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory, TMKey
 from lingofeed.translations.types import AlignedTranslation
 

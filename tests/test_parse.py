@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from lingofeed.feeds.errors import ParseError
-from lingofeed.feeds.parse import keep_newest, parse_feed, stable_id
+from lingofeed.feeds.ingest.parse import keep_newest, parse_feed, stable_id
 from lingofeed.feeds.types import EntryData, Media, Source
 from tests.fixtures.feeds import UPSTREAM_DIR
 

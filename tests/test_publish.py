@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lingofeed.feeds.publish import TEMP_PREFIX, PublishError, publish
+from lingofeed.feeds.publish.atomic import TEMP_PREFIX, PublishError, publish
 
 
 def test_publish_writes_new_files_and_reports_them_changed(tmp_path):
@@ -61,7 +61,7 @@ def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path, monkeypatch)
     def broken_fsync(descriptor: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("lingofeed.feeds.publish.os.fsync", broken_fsync)
+    monkeypatch.setattr("lingofeed.feeds.publish.atomic.os.fsync", broken_fsync)
     with pytest.raises(PublishError, match=r"en/feed.xml.*No space"):
         publish(tmp_path, {"en/feed.xml": b"new"})
     assert (tmp_path / "en" / "feed.xml").read_bytes() == b"old"
@@ -72,7 +72,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from lingofeed.feeds.publish import publish
+    from lingofeed.feeds.publish.atomic import publish
     root = Path(sys.argv[1])
     versions = [bytes([65 + n]) * 3_000_000 for n in range(2)]
     print("ready", flush=True)

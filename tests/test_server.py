@@ -13,8 +13,8 @@ from starlette.exceptions import StarletteDeprecationWarning
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from lingofeed.feeds.publish import publish
-from lingofeed.feeds.server import (
+from lingofeed.feeds.publish.atomic import publish
+from lingofeed.feeds.serve.app import (
     ServerThread,
     TokenRedactingFilter,
     create_app,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from lingofeed.feeds.db import ensure_schema
+from lingofeed.feeds.store.db import ensure_schema
 from lingofeed.feeds.types import EntryData
 from lingofeed.scheduler.metrics import Metrics
 from lingofeed.scheduler.status import (

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from lingofeed.feeds import db
 from lingofeed.feeds.errors import StorageError
-from lingofeed.feeds.storage import Storage, StorageType, TranslationStatus
+from lingofeed.feeds.store import Storage, StorageType, TranslationStatus, db
 from lingofeed.feeds.types import EntryData, Media
 from tests.fixtures.feeds import make_storage
 

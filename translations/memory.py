@@ -23,8 +23,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from lingofeed.feeds.db import Schema, display_url, wrap_errors
 from lingofeed.feeds.errors import StorageError
+from lingofeed.feeds.store.db import Schema, display_url, wrap_errors
 from lingofeed.translations.types import AlignedTranslation
 
 __all__ = [
@@ -50,7 +50,7 @@ tm_table = sa.Table(
     sa.Column("alignment", sa.Text, nullable=False),
     sa.UniqueConstraint("source_hash", "src", "tgt", "model_id", name="uq_translation_memory_key"),
 )
-#: Pass to ``feeds.db.open_engine`` with the other schemas.
+#: Pass to ``feeds.store.db.open_engine`` with the other schemas.
 TM_SCHEMA = Schema("translation_memory", _metadata, version=1)
 
 #: Rows per statement: keeps every dialect far below its bound-parameter limit.

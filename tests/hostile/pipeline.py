@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lingofeed.feeds.fetch import Fetcher
-from lingofeed.feeds.parse import parse_feed
-from lingofeed.feeds.publish import publish
+from lingofeed.feeds.ingest.fetch import Fetcher
+from lingofeed.feeds.ingest.parse import parse_feed
+from lingofeed.feeds.publish.atomic import publish
 from lingofeed.feeds.render import FeedSettings, render_site
-from lingofeed.feeds.storage import Storage
+from lingofeed.feeds.store import Storage
 from lingofeed.feeds.types import EntryData, Source
 
 LANGUAGE = "en"

@@ -1,7 +1,7 @@
 """The article store: source fetch state, articles, and their per-language translations.
 
 The cycle codes against ``StorageType``; ``Storage`` implements it with SQLAlchemy Core on the
-engine from ``feeds.db`` (SQLite by default, PostgreSQL by URL). One engine with pooled
+engine from ``feeds.store.db`` (SQLite by default, PostgreSQL by URL). One engine with pooled
 connections: safe to share between threads.
 
 ``Storage`` is assembled from one mixin per domain, each in its own module: sources
@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from lingofeed.feeds.schema import articles, translations
-from lingofeed.feeds.storage._articles import ArticlesMixin
-from lingofeed.feeds.storage._sources import SourcesMixin
-from lingofeed.feeds.storage._translations import TranslationsMixin, localize, same_language
-from lingofeed.feeds.storage._types import (
+from lingofeed.feeds.store._articles import ArticlesMixin
+from lingofeed.feeds.store._sources import SourcesMixin
+from lingofeed.feeds.store._translations import TranslationsMixin, localize, same_language
+from lingofeed.feeds.store._types import (
     SourceState,
     StorageCounts,
     StorageType,
@@ -25,6 +24,7 @@ from lingofeed.feeds.storage._types import (
     TranslationStatus,
     UpsertResult,
 )
+from lingofeed.feeds.store.schema import articles, translations
 
 __all__ = [
     "SourceState",

@@ -1,8 +1,8 @@
 """Table definitions for the article store.
 
 Contains no business logic. Tables (sources, articles, per-language translations) are declared
-with SQLAlchemy Core and registered as ``FEEDS_SCHEMA`` so ``feeds.db.open_engine`` creates or
-upgrades them; PostgreSQL needs only a different URL. ``feeds.storage`` reads and writes them and
+with SQLAlchemy Core and registered as ``FEEDS_SCHEMA`` so ``feeds.store.db.open_engine`` creates or
+upgrades them; PostgreSQL needs only a different URL. ``feeds.store`` reads and writes them and
 maps their rows to its records.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lingofeed.feeds.db import Schema
+from lingofeed.feeds.store.db import Schema
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

@@ -24,7 +24,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from lingofeed.feeds.errors import ParseError
-from lingofeed.feeds.parse import keep_newest, normalize_language, text_to_html
+from lingofeed.feeds.ingest.parse import keep_newest, normalize_language, text_to_html
 from lingofeed.feeds.sanitize import collapse_whitespace, sanitize_html
 from lingofeed.feeds.types import EntryData, Media, Source
 

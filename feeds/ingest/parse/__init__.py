@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lingofeed.feeds.parse._common import ParsedFeed, normalize_language, stable_id, text_to_html
-from lingofeed.feeds.parse._json import looks_like_json, parse_json_feed
-from lingofeed.feeds.parse._xml import parse_xml_feed
+from lingofeed.feeds.ingest.parse._common import (
+    ParsedFeed,
+    normalize_language,
+    stable_id,
+    text_to_html,
+)
+from lingofeed.feeds.ingest.parse._json import looks_like_json, parse_json_feed
+from lingofeed.feeds.ingest.parse._xml import parse_xml_feed
 from lingofeed.feeds.types import EntryData, Source
 
 __all__ = [

@@ -18,7 +18,7 @@ from lxml import etree
 from lxml.html import builder as E
 from lxml.html import tostring
 
-from lingofeed.feeds.render_meta import (
+from lingofeed.feeds.render.meta import (
     ATOM_FILE,
     JSON_FILE,
     MIME_ATOM,

@@ -24,7 +24,7 @@ import feedparser
 from lxml import etree
 
 from lingofeed.feeds.errors import ParseError
-from lingofeed.feeds.parse._common import (
+from lingofeed.feeds.ingest.parse._common import (
     ParsedFeed,
     absolute,
     categories,

@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from lingofeed.feeds.schema import articles, sources, translations
-from lingofeed.feeds.storage._base import StorageBase
-from lingofeed.feeds.storage._types import SourceState
+from lingofeed.feeds.store._base import StorageBase
+from lingofeed.feeds.store._types import SourceState
+from lingofeed.feeds.store.schema import articles, sources, translations
 
 
 def source_from_row(row: Mapping[Any, Any]) -> SourceState:

@@ -1,7 +1,7 @@
 """Render the published files of every language: RSS, Atom (+ RFC 5005 archives), JSON, OPML.
 
 ``render_site`` is the one entry point the cycle calls: entries in, ``{relative path: bytes}``
-out, ready for ``feeds.publish.publish``. Output depends only on the entries and the settings
+out, ready for ``feeds.publish.atomic.publish``. Output depends only on the entries and the settings
 (never on the clock), so re-rendering unchanged content gives byte-identical files and the
 publisher writes nothing.
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lingofeed.feeds.render_json import render_json_feed
-from lingofeed.feeds.render_meta import (
+from lingofeed.feeds.render.json_feed import render_json_feed
+from lingofeed.feeds.render.meta import (
     ATOM_FILE,
     INDEX_FILE,
     JSON_FILE,
@@ -33,8 +33,8 @@ from lingofeed.feeds.render_meta import (
     normalize_language,
     xml_safe,
 )
-from lingofeed.feeds.render_pages import render_index, render_opml
-from lingofeed.feeds.render_xml import FeedDocument, render_atom, render_rss
+from lingofeed.feeds.render.pages import render_index, render_opml
+from lingofeed.feeds.render.rss_atom import FeedDocument, render_atom, render_rss
 from lingofeed.feeds.types import LocalizedEntry
 
 __all__ = [

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from lingofeed.feeds.db import ensure_schema, wrap_errors
-from lingofeed.feeds.schema import FEEDS_SCHEMA, articles
+from lingofeed.feeds.store.db import ensure_schema, wrap_errors
+from lingofeed.feeds.store.schema import FEEDS_SCHEMA, articles
 
 #: Feed order: by published, else updated, else first seen; ties by id for a stable output.
 NEWEST_FIRST = (

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from lingofeed.feeds.schema import articles, translations
-from lingofeed.feeds.storage._base import NEWEST_FIRST, StorageBase
-from lingofeed.feeds.storage._sources import ensure_source
-from lingofeed.feeds.storage._types import UpsertResult
+from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
+from lingofeed.feeds.store._sources import ensure_source
+from lingofeed.feeds.store._types import UpsertResult
+from lingofeed.feeds.store.schema import articles, translations
 from lingofeed.feeds.types import Article, EntryData, Media
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from lingofeed.feeds.schema import articles, translations
-from lingofeed.feeds.storage._articles import article_from_row, filter_articles
-from lingofeed.feeds.storage._base import NEWEST_FIRST, StorageBase
-from lingofeed.feeds.storage._types import TranslationRecord, TranslationStatus
+from lingofeed.feeds.store._articles import article_from_row, filter_articles
+from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
+from lingofeed.feeds.store._types import TranslationRecord, TranslationStatus
+from lingofeed.feeds.store.schema import articles, translations
 from lingofeed.feeds.types import Article, LocalizedEntry
 
 

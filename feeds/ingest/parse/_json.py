@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lingofeed.feeds.errors import ParseError
-from lingofeed.feeds.parse._common import (
+from lingofeed.feeds.ingest.parse._common import (
     ParsedFeed,
     absolute,
     as_list,

@@ -1,0 +1,1 @@
+"""Ingest: read what upstream says — HTTP fetch, feed parsing, article directories."""

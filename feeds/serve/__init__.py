@@ -1,0 +1,1 @@
+"""Serve: the HTTP app over the published directory (ETag/304, gzip, partner tokens)."""
