@@ -56,9 +56,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.realsize_model import RealSize, install_realsize
+from lingofeed.feeds.store import SqlTranslationMemory
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings, load_model
-from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory
 from lingofeed.translations.models import ModelStore
 from lingofeed.translations.pipeline import TranslationPipeline
 from lingofeed.translations.segment import split_sentences
@@ -148,7 +148,7 @@ def pipeline_run(
     """(b): one timed ``translate`` call on a fresh, empty in-memory translation memory."""
 
     def run() -> float:
-        engine = open_engine("sqlite://", [TM_SCHEMA])
+        engine = open_engine("sqlite://")
         pipeline = TranslationPipeline(
             translator, SqlTranslationMemory(engine), languages=[SRC, TGT], deduplicate=deduplicate
         )

@@ -11,18 +11,16 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
 from lingofeed.feeds.ingest.fetch import Fetcher
-from lingofeed.feeds.store import Storage
+from lingofeed.feeds.store import SqlTranslationMemory, Storage
 from lingofeed.feeds.store.db import open_engine
-from lingofeed.feeds.store.schema import FEEDS_SCHEMA
 from lingofeed.scheduler import status
 from lingofeed.scheduler.cycle import CycleContext, fingerprint
 from lingofeed.scheduler.metrics import CountingTranslator, Metrics
 from lingofeed.scheduler.settings import GlossarySettings, Settings
-from lingofeed.scheduler.status import STATUS_SCHEMA, SourceInfo, Usage, add_usage
+from lingofeed.scheduler.status import SourceInfo, Usage
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings
 from lingofeed.translations.errors import ModelNotInstalledError
 from lingofeed.translations.glossary import Glossary
-from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory
 from lingofeed.translations.models import ModelStore
 from lingofeed.translations.pipeline import TranslationPipeline
 
@@ -36,7 +34,7 @@ class Runtime:
 
     def __init__(self, settings: Settings, stack: ExitStack, *, load_models: bool) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = open_engine(settings.database_url, [FEEDS_SCHEMA, TM_SCHEMA, STATUS_SCHEMA])
+        self.engine = open_engine(settings.database_url)
         stack.callback(self.engine.dispose)
         self.storage = Storage(self.engine)
         self.metrics = Metrics()
@@ -75,7 +73,7 @@ class Runtime:
             translate=lambda documents, language: pipeline.translate(documents, [language]),
             translation_context=lambda language: self.translation_context(settings, language),
             usage=self.usage,
-            record_usage=lambda language, usage: add_usage(self.engine, language, usage),
+            record_usage=self.storage.add_usage,
         )
 
     def translation_context(self, settings: Settings, target: str) -> str:
@@ -112,7 +110,6 @@ class Runtime:
     ) -> status.StatusSnapshot:
         return status.snapshot(
             self.storage,
-            self.engine,
             now=datetime.now(UTC),
             sources=tuple(
                 SourceInfo(s.source.id, s.source.location, s.schedule.describe())

@@ -1,9 +1,9 @@
 """What the service is doing: per source and per language, for ``lingofeed status`` and ``/status``.
 
-Everything shown is read from the database, so the CLI (another process) and the HTTP page agree.
+Everything shown is read from the store, so the CLI (another process) and the HTTP page agree.
 Model usage (calls, sentences, seconds, translation-memory hits) is added up per language in the
-``usage_counters`` table after each translation batch: it is how an operator, and the tests, can
-see that a cycle with nothing new made no model call.
+store (``StorageType.add_usage``) after each translation batch: it is how an operator, and the
+tests, can see that a cycle with nothing new made no model call.
 """
 
 from __future__ import annotations
@@ -11,79 +11,11 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-
 from lingofeed.feeds.store import SourceState, StorageType
-from lingofeed.feeds.store.db import Schema, wrap_errors
-
-_metadata = sa.MetaData()
-usage_counters = sa.Table(
-    "usage_counters",
-    _metadata,
-    sa.Column("language", sa.String(35), primary_key=True),
-    sa.Column("model_calls", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("model_segments", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("model_seconds", sa.Float, nullable=False, server_default="0"),
-    sa.Column("tm_hits", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("tm_misses", sa.Integer, nullable=False, server_default="0"),
-)
-#: Pass to ``feeds.store.db.open_engine`` with the other schemas.
-STATUS_SCHEMA = Schema("status", _metadata, version=1)
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Model and translation-memory work; also a difference of two cumulative readings."""
-
-    model_calls: int = 0
-    model_segments: int = 0
-    model_seconds: float = 0.0
-    tm_hits: int = 0
-    tm_misses: int = 0
-
-    def __sub__(self, other: Usage) -> Usage:
-        return Usage(
-            **{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)}
-        )
-
-    @property
-    def hit_rate(self) -> float | None:
-        looked_up = self.tm_hits + self.tm_misses
-        return self.tm_hits / looked_up if looked_up else None
-
-    @property
-    def segments_per_second(self) -> float | None:
-        return self.model_segments / self.model_seconds if self.model_seconds > 0 else None
-
-
-def add_usage(engine: Engine, language: str, usage: Usage) -> None:
-    """Add one batch's usage to ``language``'s running totals (one transaction)."""
-    values = asdict(usage)
-    with wrap_errors(engine, f"cannot record usage for {language!r}"), engine.begin() as conn:
-        found = conn.execute(
-            sa.select(usage_counters.c.language).where(usage_counters.c.language == language)
-        ).first()
-        if found is None:
-            conn.execute(sa.insert(usage_counters).values(language=language, **values))
-            return
-        increments = {name: usage_counters.c[name] + value for name, value in values.items()}
-        conn.execute(
-            sa.update(usage_counters)
-            .where(usage_counters.c.language == language)
-            .values(**increments)
-        )
-
-
-def get_usage(engine: Engine) -> dict[str, Usage]:
-    with wrap_errors(engine, "cannot read usage"), engine.connect() as conn:
-        rows = conn.execute(sa.select(usage_counters)).mappings()
-        return {
-            row["language"]: Usage(**{f.name: row[f.name] for f in fields(Usage)}) for row in rows
-        }
+from lingofeed.feeds.store import Usage as Usage  # re-exported: the cycle's usage type
 
 
 @dataclass(frozen=True)
@@ -129,7 +61,6 @@ class SourceInfo:
 
 def snapshot(
     storage: StorageType,
-    engine: Engine,
     *,
     now: datetime,
     sources: tuple[SourceInfo, ...],
@@ -144,7 +75,7 @@ def snapshot(
     states = {state.id: state for state in storage.get_sources()}
     rows = tuple(_source_status(i, states.get(i.id), next_runs.get(i.id)) for i in sources)
     counts = storage.get_counts()
-    usage = get_usage(engine)
+    usage = storage.get_usage()
     per_language = tuple(
         LanguageStatus(
             code,

@@ -1,18 +1,17 @@
-"""Translation memory on a SQLite file: bulk get/put, first answer wins, locked database errors."""
+"""Translation memory on a SQLite file: bulk get/put, first answer wins, concurrent writers.
+
+A locked database is part of the store's contract test (tests/test_storage.py)."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-import types
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from lingofeed.feeds.errors import StorageError
+from lingofeed.feeds.store import SqlTranslationMemory
 from lingofeed.feeds.store.db import open_engine
-from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory, TMKey
+from lingofeed.translations.memory import TMKey, TranslationMemory
 from lingofeed.translations.types import AlignedTranslation
 
 MODEL = "translate-fr_en-lingofeed_test@1.0"
@@ -23,15 +22,16 @@ CLOSURE_EN = AlignedTranslation(
 
 
 def test_stored_translation_and_alignment_come_back(memory: SqlTranslationMemory) -> None:
-    memory.put_many({CLOSURE: CLOSURE_EN})
+    typed: TranslationMemory = memory
+    typed.put_many({CLOSURE: CLOSURE_EN})
     assert memory.get_many([CLOSURE]) == {CLOSURE: CLOSURE_EN}
 
 
 def test_rows_survive_reopening_the_file(tm_url: str) -> None:
-    engine = open_engine(tm_url, [TM_SCHEMA])
+    engine = open_engine(tm_url)
     SqlTranslationMemory(engine).put_many({CLOSURE: CLOSURE_EN})
     engine.dispose()
-    engine = open_engine(tm_url, [TM_SCHEMA])
+    engine = open_engine(tm_url)
     assert SqlTranslationMemory(engine).get_many([CLOSURE]) == {CLOSURE: CLOSURE_EN}
     engine.dispose()
 
@@ -78,7 +78,7 @@ def test_concurrent_puts_of_the_same_rows_are_harmless(tm_url: str) -> None:
         TMKey(f"Phrase {i}.", "fr", "en", MODEL): AlignedTranslation(f"Sentence {i}.")
         for i in range(300)
     }
-    engines = [open_engine(tm_url, [TM_SCHEMA]) for _ in range(4)]
+    engines = [open_engine(tm_url) for _ in range(4)]
     errors: list[BaseException] = []
 
     def put(engine: sa.Engine) -> None:
@@ -106,45 +106,6 @@ def test_a_failed_put_stores_nothing(memory: SqlTranslationMemory, tm_url: str) 
     with pytest.raises(sa.exc.IntegrityError):
         memory.put_many({good: AlignedTranslation("Hello."), bad: AlignedTranslation(None)})  # type: ignore[arg-type]
     assert memory.get_many([good, bad]) == {}
-
-
-@pytest.fixture
-def locked_memory(tm_url: str) -> Iterator[SqlTranslationMemory]:
-    """A TM whose database another connection holds exclusively.
-
-    The TM's one pooled connection is opened first (opening runs pragmas that would wait 10 s
-    on the lock) and told to wait only 50 ms, so the test fails fast. It also leaves WAL mode,
-    where readers are never blocked, so that reads meet the lock as well as writes.
-    """
-    engine = open_engine(tm_url, [TM_SCHEMA])
-    SqlTranslationMemory(engine).put_many({CLOSURE: CLOSURE_EN})
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA busy_timeout=50")
-        conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
-    holder = sqlite3.connect(tm_url.removeprefix("sqlite:///"), isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    holder.execute("DELETE FROM translation_memory WHERE 0")
-    yield SqlTranslationMemory(engine)
-    holder.execute("ROLLBACK")
-    holder.close()
-    engine.dispose()
-
-
-def test_locked_database_raises_storage_error_on_put(locked_memory: SqlTranslationMemory) -> None:
-    with pytest.raises(StorageError, match="cannot write the translation memory: database sqlite"):
-        locked_memory.put_many({TMKey("Bonjour.", "fr", "en", MODEL): AlignedTranslation("Hello.")})
-
-
-def test_locked_database_raises_storage_error_on_get(locked_memory: SqlTranslationMemory) -> None:
-    with pytest.raises(StorageError, match="cannot read the translation memory"):
-        locked_memory.get_many([CLOSURE])
-
-
-def test_unsupported_database_is_refused_with_its_name() -> None:
-    driver = types.SimpleNamespace(paramstyle="format", version_info=(2, 2, 0))
-    engine = sa.create_engine("mysql+mysqldb://user:secret@db.example/lingofeed", module=driver)
-    with pytest.raises(StorageError, match=r"supports sqlite and postgresql, not mysql.*\*\*\*"):
-        SqlTranslationMemory(engine)
 
 
 def test_add_alignments_completes_only_rows_stored_without_one(

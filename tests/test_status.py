@@ -5,18 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from lingofeed.feeds.store.db import ensure_schema
 from lingofeed.feeds.types import EntryData
 from lingofeed.scheduler.metrics import Metrics
 from lingofeed.scheduler.status import (
-    STATUS_SCHEMA,
     SourceInfo,
     Usage,
-    add_usage,
     as_html,
     as_json,
     as_text,
-    get_usage,
     snapshot,
 )
 
@@ -29,11 +25,10 @@ SOURCES = (
 
 
 def test_usage_totals_add_up_per_language(storage):
-    ensure_schema(storage.engine, STATUS_SCHEMA)
-    add_usage(storage.engine, "en", Usage(1, 10, 0.5, 3, 10))
-    add_usage(storage.engine, "en", Usage(2, 30, 1.5, 7, 0))
-    add_usage(storage.engine, "fr", Usage())
-    totals = get_usage(storage.engine)
+    storage.add_usage("en", Usage(1, 10, 0.5, 3, 10))
+    storage.add_usage("en", Usage(2, 30, 1.5, 7, 0))
+    storage.add_usage("fr", Usage())
+    totals = storage.get_usage()
     assert totals["en"] == Usage(3, 40, 2.0, 10, 10)
     assert totals["en"].hit_rate == 0.5
     assert totals["en"].segments_per_second == 20.0
@@ -45,14 +40,12 @@ def test_usage_difference_is_one_batch():
 
 
 def _seeded(storage):
-    ensure_schema(storage.engine, STATUS_SCHEMA)
     storage.upsert_entries("wire", [EntryData("a", "Bonjour", language="fr")], NOW)
     storage.record_fetch_success("wire", NOW, status=200)
     storage.record_fetch_failure("desk", NOW, error="fetch failed: HTTP 500 <oops>")
-    add_usage(storage.engine, "en", Usage(1, 4, 0.25, 1, 3))
+    storage.add_usage("en", Usage(1, 4, 0.25, 1, 3))
     return snapshot(
         storage,
-        storage.engine,
         now=NOW,
         sources=SOURCES,
         languages={"en": "ctx1", "fr": "ctx1"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import types
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,18 @@ import pytest
 import sqlalchemy as sa
 
 from lingofeed.feeds.errors import StorageError
-from lingofeed.feeds.store import Storage, StorageType, TranslationStatus, db
+from lingofeed.feeds.store import (
+    SqlTranslationMemory,
+    Storage,
+    StorageType,
+    TranslationStatus,
+    Usage,
+)
+from lingofeed.feeds.store.db import open_engine
+from lingofeed.feeds.store.schema import STORE_SCHEMAS
 from lingofeed.feeds.types import EntryData, Media
+from lingofeed.translations.memory import TMKey, TranslationMemory
+from lingofeed.translations.types import AlignedTranslation
 from tests.fixtures.feeds import make_storage
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -393,6 +404,8 @@ def test_naive_datetimes_are_refused(store: Storage):
 
 # -- a locked database ---------------------------------------------------------------------
 
+KEY = TMKey("Bonjour.", "fr", "en", "translate-fr_en-lingofeed_test@1.0")
+
 CALLS: dict[str, Callable[[Storage], object]] = {
     "add_source": lambda s: s.add_source("s", "https://x.example/"),
     "get_source": lambda s: s.get_source("s"),
@@ -416,42 +429,83 @@ CALLS: dict[str, Callable[[Storage], object]] = {
     "get_translation": lambda s: s.get_translation("s", "a", "en"),
     "get_localized": lambda s: s.get_localized("en"),
     "get_counts": lambda s: s.get_counts(),
+    "add_usage": lambda s: s.add_usage("en", Usage(model_calls=1)),
+    "get_usage": lambda s: s.get_usage(),
+}
+
+MEMORY_CALLS: dict[str, Callable[[SqlTranslationMemory], object]] = {
+    "get_many": lambda m: m.get_many([KEY]),
+    "put_many": lambda m: m.put_many({KEY: AlignedTranslation("Hello.")}),
+    "add_alignments": lambda m: m.add_alignments({KEY: AlignedTranslation("Hello.", ((0, 0),))}),
 }
 
 
-def test_locked_calls_cover_every_storage_method():
-    public = {name for name in dir(Storage) if not name.startswith("_") and name != "close"}
+def _public(cls: type) -> set[str]:
+    return {name for name in dir(cls) if not name.startswith("_") and name != "close"}
+
+
+def test_locked_calls_cover_every_method_of_every_table():
     declared = {name for name in vars(StorageType) if not name.startswith("_") and name != "close"}
-    assert public == declared == set(CALLS)
+    assert _public(Storage) == declared == set(CALLS)
+    memory_declared = {name for name in vars(TranslationMemory) if not name.startswith("_")}
+    assert _public(SqlTranslationMemory) - {"engine", "stats"} == memory_declared
+    assert memory_declared == set(MEMORY_CALLS)
+    tables = {table.name for schema in STORE_SCHEMAS for table in schema.metadata.tables.values()}
+    assert tables == {"sources", "articles", "translations", "translation_memory", "usage_counters"}
 
 
 @pytest.fixture
-def locked_storage(tmp_path: Path) -> Iterator[Storage]:
-    """A Storage whose database another connection holds exclusively.
+def locked(tmp_path: Path) -> Iterator[tuple[Storage, SqlTranslationMemory]]:
+    """The store, opened on a database that another connection then holds exclusively.
 
     The service waits up to 10 s on a busy database; here the wait is 0 so each call fails at
-    once (the pragmas listener is swapped for one that only sets the timeout).
+    once. The holder's exclusive locking mode blocks readers too, even in WAL mode.
     """
     path = tmp_path / "locked.sqlite"
-    storage = make_storage(f"sqlite:///{path}")
+    engine = open_engine(f"sqlite:///{path}", busy_timeout_ms=0)
+    storage = Storage(engine)
     storage.upsert_entries("s", [entry("a")], T0)
-    storage.close()
-    sa.event.remove(storage.engine, "connect", db._sqlite_pragmas)
-    sa.event.listen(
-        storage.engine, "connect", lambda conn, _r: conn.execute("PRAGMA busy_timeout=0")
-    )
+    memory = SqlTranslationMemory(engine)
+    memory.put_many({KEY: AlignedTranslation("Hello.")})
+    engine.dispose()
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("PRAGMA locking_mode=EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
-    yield storage
+    yield storage, memory
     holder.execute("ROLLBACK")
     holder.close()
-    storage.close()
+    engine.dispose()
+
+
+def _assert_names_locked_database(call: Callable[[], object]) -> None:
+    with pytest.raises(StorageError) as info:
+        call()
+    assert "locked.sqlite" in str(info.value)
+    assert isinstance(info.value.__cause__, sa.exc.OperationalError)
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
-def test_locked_database_raises_storage_error_naming_it(locked_storage: Storage, name: str):
-    with pytest.raises(StorageError) as info:
-        CALLS[name](locked_storage)
-    assert "locked.sqlite" in str(info.value)
-    assert isinstance(info.value.__cause__, sa.exc.OperationalError)
+def test_locked_database_raises_storage_error_naming_it(locked, name: str):
+    storage, _memory = locked
+    _assert_names_locked_database(lambda: CALLS[name](storage))
+
+
+@pytest.mark.parametrize("name", sorted(MEMORY_CALLS))
+def test_locked_memory_raises_storage_error_naming_it(locked, name: str):
+    _storage, memory = locked
+    _assert_names_locked_database(lambda: MEMORY_CALLS[name](memory))
+
+
+def test_opening_a_locked_database_raises_storage_error_naming_it(locked):
+    storage, _memory = locked
+    _assert_names_locked_database(lambda: Storage(storage.engine))
+
+
+def test_unsupported_database_is_refused_with_its_name() -> None:
+    driver = types.SimpleNamespace(paramstyle="format", version_info=(2, 2, 0))
+    engine = sa.create_engine("mysql+mysqldb://user:secret@db.example/lingofeed", module=driver)
+    for store in (Storage, SqlTranslationMemory):
+        with pytest.raises(
+            StorageError, match=r"supports sqlite and postgresql, not mysql.*\*\*\*"
+        ):
+            store(engine)

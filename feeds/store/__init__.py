@@ -1,12 +1,15 @@
-"""The article store: source fetch state, articles, and their per-language translations.
+"""The store: every table lingofeed keeps, behind typed methods.
 
-The cycle codes against ``StorageType``; ``Storage`` implements it with SQLAlchemy Core on the
-engine from ``feeds.store.db`` (SQLite by default, PostgreSQL by URL). One engine with pooled
-connections: safe to share between threads.
+The cycle codes against ``StorageType`` (source fetch state, articles, their per-language
+translations, usage counters); ``Storage`` implements it with SQLAlchemy Core on the engine from
+``feeds.store.db`` (SQLite by default, PostgreSQL by URL). ``SqlTranslationMemory`` implements
+the pipeline's ``translations.memory.TranslationMemory`` on the same engine. One engine with
+pooled connections: safe to share between threads, and between processes writing one database
+(every insert is an ``INSERT … ON CONFLICT``, every write one ``write_transaction``).
 
 ``Storage`` is assembled from one mixin per domain, each in its own module: sources
-(``_sources``), articles (``_articles``), translations (``_translations``), on the shared engine
-and transactions of ``_base``. Records and the Protocol live in ``_types``.
+(``_sources``), articles (``_articles``), translations (``_translations``), usage (``_usage``),
+on the shared engine and transactions of ``_base``. Records and the Protocol live in ``_types``.
 """
 
 from __future__ import annotations
@@ -14,33 +17,40 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from lingofeed.feeds.store._articles import ArticlesMixin
+from lingofeed.feeds.store._memory import SqlTranslationMemory
 from lingofeed.feeds.store._sources import SourcesMixin
 from lingofeed.feeds.store._translations import TranslationsMixin, localize, same_language
 from lingofeed.feeds.store._types import (
+    MemoryStats,
     SourceState,
     StorageCounts,
     StorageType,
     TranslationRecord,
     TranslationStatus,
     UpsertResult,
+    Usage,
 )
+from lingofeed.feeds.store._usage import UsageMixin
 from lingofeed.feeds.store.schema import articles, translations
 
 __all__ = [
+    "MemoryStats",
     "SourceState",
+    "SqlTranslationMemory",
     "Storage",
     "StorageCounts",
     "StorageType",
     "TranslationRecord",
     "TranslationStatus",
     "UpsertResult",
+    "Usage",
     "localize",
     "same_language",
 ]
 
 
-class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin):
-    """``StorageType`` on a SQLAlchemy engine; creates or upgrades ``FEEDS_SCHEMA`` on open."""
+class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin, UsageMixin):
+    """``StorageType`` on a SQLAlchemy engine; creates or upgrades every table on open."""
 
     def get_counts(self) -> StorageCounts:
         """Present articles per source, translation rows per language and status."""

@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
 from lingofeed.feeds.store._sources import ensure_source
 from lingofeed.feeds.store._types import UpsertResult
+from lingofeed.feeds.store.db import upsert
 from lingofeed.feeds.store.schema import articles, translations
 from lingofeed.feeds.types import Article, EntryData, Media
 
@@ -89,27 +91,20 @@ class ArticlesMixin(StorageBase):
                     ).where(of_source(source_id))
                 )
             }
+            rows = []
             for upstream_id, entry in unique.items():
                 values = entry_values(entry)
+                rows.append({"source_id": source_id, "first_seen": now, "last_seen": now} | values)
                 previous = stored.get(upstream_id)
                 if previous is None:
-                    conn.execute(
-                        sa.insert(articles).values(
-                            source_id=source_id, first_seen=now, last_seen=now, **values
-                        )
-                    )
                     new.append(upstream_id)
                     continue
                 if previous.gone_since is not None:
                     returned.append(upstream_id)
                 is_changed = previous.content_hash != values["content_hash"]
                 (changed if is_changed else unchanged).append(upstream_id)
-                update = values if is_changed else {}
-                conn.execute(
-                    sa.update(articles)
-                    .where(of_source(source_id), articles.c.upstream_id == upstream_id)
-                    .values(last_seen=now, gone_since=None, **update)
-                )
+            if rows:
+                conn.execute(_upsert_articles(conn), rows)
             gone = [
                 upstream_id
                 for upstream_id, row in stored.items()
@@ -162,6 +157,21 @@ class ArticlesMixin(StorageBase):
             result = conn.execute(query)
             _delete_orphan_translations(conn)
         return int(result.rowcount)
+
+
+def _upsert_articles(conn: Connection) -> sqlite.Insert | postgresql.Insert:
+    """Insert an article, or bring a stored one up to date: seen now, not gone, upstream's text.
+
+    An unchanged article's values are the stored ones (the content hash covers every field),
+    so one statement serves new, edited and unchanged entries; ``first_seen`` stays.
+    """
+    insert = upsert(conn, articles)
+    kept = {"source_id", "upstream_id", "first_seen", "gone_since"}
+    refreshed = {c.name: insert.excluded[c.name] for c in articles.c if c.name not in kept}
+    return insert.on_conflict_do_update(
+        index_elements=[articles.c.source_id, articles.c.upstream_id],
+        set_=refreshed | {"gone_since": None},
+    )
 
 
 def filter_articles(

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from lingofeed.feeds.store.db import ensure_schema, wrap_errors
-from lingofeed.feeds.store.schema import FEEDS_SCHEMA, articles
+from lingofeed.feeds.store.db import ensure_schema, require_dialect, wrap_errors, write_transaction
+from lingofeed.feeds.store.schema import STORE_SCHEMAS, articles
 
 #: Feed order: by published, else updated, else first seen; ties by id for a stable output.
 NEWEST_FIRST = (
@@ -23,10 +23,12 @@ NEWEST_FIRST = (
 
 
 class StorageBase:
-    """The engine (created or upgraded to ``FEEDS_SCHEMA`` on open) and its two ways in."""
+    """The engine (every table created or upgraded on open) and its two ways in."""
 
     def __init__(self, engine: Engine) -> None:
-        ensure_schema(engine, FEEDS_SCHEMA)
+        require_dialect(engine)
+        for schema in STORE_SCHEMAS:
+            ensure_schema(engine, schema)
         self.engine = engine
 
     def close(self) -> None:
@@ -45,6 +47,6 @@ class StorageBase:
 
     @contextmanager
     def _write(self, what: str) -> Iterator[Connection]:
-        """One transaction; an operational failure names what was being written."""
-        with wrap_errors(self.engine, f"cannot write {what}"), self.engine.begin() as conn:
+        """One write transaction (``write_transaction``); a failure names what was being written."""
+        with write_transaction(self.engine, f"cannot write {what}") as conn:
             yield conn

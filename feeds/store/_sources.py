@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from lingofeed.feeds.store._base import StorageBase
 from lingofeed.feeds.store._types import SourceState
+from lingofeed.feeds.store.db import upsert
 from lingofeed.feeds.store.schema import articles, sources, translations
 
 
@@ -27,9 +28,13 @@ def _source_row(conn: Connection, source_id: str) -> RowMapping | None:
 
 
 def ensure_source(conn: Connection, source_id: str) -> None:
-    """Articles and fetch state hang off a source row; create a bare one when missing."""
-    if _source_row(conn, source_id) is None:
-        conn.execute(sa.insert(sources).values(id=source_id))
+    """Articles and fetch state hang off a source row; create a bare one when missing.
+
+    Then the row is locked for the rest of the transaction (PostgreSQL; a SQLite write
+    transaction holds the whole database), so two writers of one source take turns.
+    """
+    conn.execute(upsert(conn, sources).values(id=source_id).on_conflict_do_nothing())
+    conn.execute(sa.select(sources.c.id).where(sources.c.id == source_id).with_for_update())
 
 
 class SourcesMixin(StorageBase):
@@ -42,15 +47,19 @@ class SourcesMixin(StorageBase):
         the config, the new URL wins over the remembered redirect and the cached validators go.
         """
         with self._write(f"source {source_id!r}") as conn:
-            row = _source_row(conn, source_id)
-            if row is None:
-                conn.execute(sa.insert(sources).values(id=source_id, configured_url=url, url=url))
-            elif row["configured_url"] != url:
-                conn.execute(
-                    sa.update(sources)
-                    .where(sources.c.id == source_id)
-                    .values(configured_url=url, url=url, etag=None, last_modified=None)
+            insert = upsert(conn, sources).values(id=source_id, configured_url=url, url=url)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[sources.c.id],
+                    set_={
+                        "configured_url": insert.excluded.configured_url,
+                        "url": insert.excluded.url,
+                        "etag": None,
+                        "last_modified": None,
+                    },
+                    where=sources.c.configured_url.is_distinct_from(insert.excluded.configured_url),
                 )
+            )
             state = _source_row(conn, source_id)
         assert state is not None
         return source_from_row(state)

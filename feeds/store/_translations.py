@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from lingofeed.feeds.store._articles import article_from_row, filter_articles
 from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
 from lingofeed.feeds.store._types import TranslationRecord, TranslationStatus
+from lingofeed.feeds.store.db import upsert
 from lingofeed.feeds.store.schema import articles, translations
 from lingofeed.feeds.types import Article, LocalizedEntry
 
@@ -86,7 +87,7 @@ class TranslationsMixin(StorageBase):
         not make readers see the entry as updated.
         """
         with self._write(f"translation of {upstream_id!r} into {language!r}") as conn:
-            previous = _translation_row(conn, source_id, upstream_id, language)
+            previous = _translation_row(conn, source_id, upstream_id, language, lock=True)
             if previous is None or not previous["fields"]:
                 updated_at = _article_date(conn, source_id, upstream_id)
             elif dict(previous["fields"]) == dict(fields):
@@ -104,7 +105,7 @@ class TranslationsMixin(StorageBase):
                 "machine_translated": machine_translated,
                 "content_updated_at": updated_at,
             }
-            _put_translation(conn, source_id, upstream_id, language, previous, values)
+            _put_translation(conn, (source_id, upstream_id, language), values, values)
             row = _translation_row(conn, source_id, upstream_id, language)
         assert row is not None
         return translation_from_row(row)
@@ -122,12 +123,10 @@ class TranslationsMixin(StorageBase):
         error: str | None = None,
     ) -> None:
         """Mark a translation pending or failed, keeping any earlier fields for rendering."""
+        status_values = {"status": status.value, "error": error}
+        new_row = status_values | {"fields": {}, "content_hash": content_hash, "context": context}
         with self._write(f"translation of {upstream_id!r} into {language!r}") as conn:
-            previous = _translation_row(conn, source_id, upstream_id, language)
-            values: dict[str, Any] = {"status": status.value, "error": error}
-            if previous is None:
-                values |= {"fields": {}, "content_hash": content_hash, "context": context}
-            _put_translation(conn, source_id, upstream_id, language, previous, values)
+            _put_translation(conn, (source_id, upstream_id, language), new_row, status_values)
 
     def get_translation(
         self, source_id: str, upstream_id: str, /, language: str
@@ -206,10 +205,11 @@ def _with_translations(language: str) -> sa.FromClause:
 
 
 def _translation_row(
-    conn: Connection, source_id: str, upstream_id: str, language: str
+    conn: Connection, source_id: str, upstream_id: str, language: str, *, lock: bool = False
 ) -> RowMapping | None:
+    """The row, if any; ``lock`` keeps it for this transaction (PostgreSQL's ``FOR UPDATE``)."""
     query = sa.select(translations).where(_translation_of(source_id, upstream_id, language))
-    return conn.execute(query).mappings().first()
+    return conn.execute(query.with_for_update() if lock else query).mappings().first()
 
 
 def _article_date(conn: Connection, source_id: str, upstream_id: str) -> datetime:
@@ -225,24 +225,29 @@ def _article_date(conn: Connection, source_id: str, upstream_id: str) -> datetim
 
 def _put_translation(
     conn: Connection,
-    source_id: str,
-    upstream_id: str,
-    language: str,
-    previous: RowMapping | None,
-    values: Mapping[str, Any],
+    key: tuple[str, str, str],
+    new_row: Mapping[str, Any],
+    update: Mapping[str, Any],
 ) -> None:
-    if previous is None:
-        conn.execute(
-            sa.insert(translations).values(
-                source_id=source_id, upstream_id=upstream_id, language=language, **values
-            )
+    """Insert ``new_row`` under ``key`` (source, upstream id, language), or apply ``update``.
+
+    One ``INSERT … ON CONFLICT``: a concurrent first write of the same key waits for the other
+    and then updates, instead of raising IntegrityError.
+    """
+    source_id, upstream_id, language = key
+    insert = upsert(conn, translations).values(
+        source_id=source_id, upstream_id=upstream_id, language=language, **new_row
+    )
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[
+                translations.c.source_id,
+                translations.c.upstream_id,
+                translations.c.language,
+            ],
+            set_={name: insert.excluded[name] for name in update},
         )
-    else:
-        conn.execute(
-            sa.update(translations)
-            .where(_translation_of(source_id, upstream_id, language))
-            .values(**values)
-        )
+    )
 
 
 def same_language(a: str | None, b: str | None) -> bool:

@@ -1,14 +1,14 @@
 """What the store hands out (frozen records) and ``StorageType``, the contract callers code to.
 
 Contains no business logic. The records mirror one row each (``SourceState`` a ``sources`` row,
-``TranslationRecord`` a ``translations`` row) or summarise a write (``UpsertResult``) or the
-whole store (``StorageCounts``).
+``TranslationRecord`` a ``translations`` row, ``Usage`` a ``usage_counters`` row) or summarise
+a write (``UpsertResult``) or the whole store (``StorageCounts``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum
 from typing import Protocol
@@ -95,6 +95,40 @@ class StorageCounts:
     translations: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     #: One reason per language that has failed translations (the same one each time asked).
     errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Model and translation-memory work; also a difference of two cumulative readings."""
+
+    model_calls: int = 0
+    model_segments: int = 0
+    model_seconds: float = 0.0
+    tm_hits: int = 0
+    tm_misses: int = 0
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(
+            **{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)}
+        )
+
+    @property
+    def hit_rate(self) -> float | None:
+        looked_up = self.tm_hits + self.tm_misses
+        return self.tm_hits / looked_up if looked_up else None
+
+    @property
+    def segments_per_second(self) -> float | None:
+        return self.model_segments / self.model_seconds if self.model_seconds > 0 else None
+
+
+@dataclass
+class MemoryStats:
+    """This process's translation-memory counters, for usage and metrics; they only grow."""
+
+    hits: int = 0
+    misses: int = 0
+    writes: int = 0
 
 
 class StorageType(Protocol):
@@ -188,3 +222,7 @@ class StorageType(Protocol):
         self, language: str, *, source_id: str | None = None, include_gone: bool = False
     ) -> list[LocalizedEntry]: ...
     def get_counts(self) -> StorageCounts: ...
+
+    # usage
+    def add_usage(self, language: str, usage: Usage) -> None: ...
+    def get_usage(self) -> dict[str, Usage]: ...

@@ -7,6 +7,14 @@ translation memory) is declared with SQLAlchemy Core in a ``Schema`` and opened 
 Each ``Schema`` has a name and a version kept in the ``schema_versions`` table. A new database
 is built straight from the table definitions; an older one is upgraded by the schema's
 ``migrations`` in one transaction; a database newer than the code is refused.
+
+Several processes may write one database at once (cycles of a scaled-out service, ``lingofeed
+once`` beside the service). Every write is one ``write_transaction``: on SQLite it starts with
+``BEGIN IMMEDIATE``, so writers queue on the busy timeout instead of failing when a transaction
+that began by reading tries to write (SQLite answers that with an immediate "database is
+locked", which no timeout retries). Reads take a snapshot with a plain ``BEGIN`` and never block
+writers (WAL). Schema setup is such a write transaction too, and on PostgreSQL it also holds an
+advisory lock, so two processes opening a new database build it once.
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -45,17 +55,39 @@ class Schema:
     migrations: Mapping[int, Migration] = field(default_factory=dict)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets the HTTP server read while a cycle writes; foreign keys are off by default."""
+#: The dialects whose ``INSERT … ON CONFLICT`` the store uses.
+DIALECTS = ("sqlite", "postgresql")
+#: How long a SQLite writer waits for another process's write transaction to end.
+BUSY_TIMEOUT_MS = 10_000
+#: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
+_WRITE = "lingofeed_write"
+#: ``pg_advisory_xact_lock`` key held while a schema is created or upgraded ("lingofee").
+_SCHEMA_LOCK = 0x6C696E676F666565
+
+
+def _sqlite_pragmas(busy_timeout_ms: int, dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers and one writer work at once; foreign keys are off by default.
+
+    ``isolation_level = None`` stops the sqlite3 module from opening transactions itself (it
+    would start them only before the first INSERT, leaving earlier reads outside): ``_begin``
+    opens each one instead.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # In-memory or read-only databases keep their default journal.
         with suppress(sqlite3.OperationalError):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+def _begin(conn: Connection) -> None:
+    """Open a SQLite transaction: a snapshot for reading, or the write lock at once for writing."""
+    write = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def display_url(engine_or_url: Engine | str) -> str:
@@ -64,14 +96,20 @@ def display_url(engine_or_url: Engine | str) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def open_engine(url: str, schemas: Sequence[Schema] = ()) -> Engine:
-    """Create an engine for ``url`` and bring every schema in ``schemas`` to its current version."""
+def open_engine(
+    url: str, schemas: Sequence[Schema] = (), *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Engine:
+    """Create an engine for ``url`` and bring every schema in ``schemas`` to its current version.
+
+    ``busy_timeout_ms`` is how long a SQLite writer waits for another one before it fails.
+    """
     try:
         engine = sa.create_engine(url, future=True)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StorageError(url, "invalid database URL") from exc
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", partial(_sqlite_pragmas, busy_timeout_ms))
+        sa.event.listen(engine, "begin", _begin)
     try:
         for schema in schemas:
             ensure_schema(engine, schema)
@@ -82,8 +120,15 @@ def open_engine(url: str, schemas: Sequence[Schema] = ()) -> Engine:
 
 
 def ensure_schema(engine: Engine, schema: Schema) -> None:
-    """Create or upgrade ``schema`` in one transaction; refuse a database newer than the code."""
-    with wrap_errors(engine, f"cannot open schema {schema.name!r}"), engine.begin() as conn:
+    """Create or upgrade ``schema`` in one transaction; refuse a database newer than the code.
+
+    Safe to run from several processes at once: the transaction holds the write lock (SQLite)
+    or an advisory lock (PostgreSQL) from its first statement, so a second process waits, then
+    finds the schema at its version and does nothing.
+    """
+    with write_transaction(engine, f"cannot open schema {schema.name!r}") as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
         _versions_metadata.create_all(conn)
         row = conn.execute(
             sa.select(schema_versions.c.version).where(schema_versions.c.name == schema.name)
@@ -115,6 +160,40 @@ def ensure_schema(engine: Engine, schema: Schema) -> None:
                 .where(schema_versions.c.name == schema.name)
                 .values(version=schema.version)
             )
+
+
+@contextmanager
+def write_transaction(engine: Engine, message: str) -> Iterator[Connection]:
+    """One write transaction; an operational failure becomes StorageError with ``message``.
+
+    On SQLite it takes the write lock before its first statement (waiting up to the busy
+    timeout for other writers), so what it reads stays true until it commits.
+    """
+    with wrap_errors(engine, message), engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+def require_dialect(engine: Engine) -> None:
+    """Refuse a database whose dialect the store's ``INSERT … ON CONFLICT`` does not speak."""
+    if engine.dialect.name not in DIALECTS:
+        raise StorageError(
+            display_url(engine),
+            f"the store supports {' and '.join(DIALECTS)}, not {engine.dialect.name}",
+        )
+
+
+def upsert(conn: Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT on ``table`` for ``conn``'s dialect, ready for ``on_conflict_do_…``.
+
+    Both dialects' ``on_conflict_do_nothing`` and ``on_conflict_do_update(index_elements=…,
+    set_=…, where=…)`` render ``INSERT … ON CONFLICT``, so a concurrent insert of the same key
+    waits for the other writer and then updates or skips instead of raising IntegrityError.
+    """
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 @contextmanager

@@ -1,9 +1,11 @@
-"""Table definitions for the article store.
+"""Table definitions: every table lingofeed keeps.
 
-Contains no business logic. Tables (sources, articles, per-language translations) are declared
-with SQLAlchemy Core and registered as ``FEEDS_SCHEMA`` so ``feeds.store.db.open_engine`` creates or
-upgrades them; PostgreSQL needs only a different URL. ``feeds.store`` reads and writes them and
-maps their rows to its records.
+Contains no business logic. Tables are declared with SQLAlchemy Core in three ``Schema``s, each
+versioned on its own so an existing database keeps its recorded versions: ``FEEDS_SCHEMA``
+(sources, articles, per-language translations), ``TM_SCHEMA`` (the translation memory) and
+``USAGE_SCHEMA`` (model usage counters). ``feeds.store`` creates or upgrades all of them on open
+(``STORE_SCHEMAS``), reads and writes them and maps their rows to its records; PostgreSQL needs
+only a different URL.
 """
 
 from __future__ import annotations
@@ -118,3 +120,38 @@ translations = sa.Table(
 sa.Index("ix_translations_language_status", translations.c.language, translations.c.status)
 
 FEEDS_SCHEMA = Schema("feeds", metadata, 1)
+
+tm_metadata = sa.MetaData()
+translation_memory = sa.Table(
+    "translation_memory",
+    tm_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    #: SHA-256 of ``source``: an index on long text is slow or refused on PostgreSQL.
+    sa.Column("source_hash", sa.String(64), nullable=False),
+    sa.Column("src", sa.String(35), nullable=False),
+    sa.Column("tgt", sa.String(35), nullable=False),
+    sa.Column("model_id", sa.String(255), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    #: JSON list of ``[source_word, target_word]`` pairs.
+    sa.Column("alignment", sa.Text, nullable=False),
+    sa.UniqueConstraint("source_hash", "src", "tgt", "model_id", name="uq_translation_memory_key"),
+)
+TM_SCHEMA = Schema("translation_memory", tm_metadata, version=1)
+
+usage_metadata = sa.MetaData()
+usage_counters = sa.Table(
+    "usage_counters",
+    usage_metadata,
+    sa.Column("language", sa.String(35), primary_key=True),
+    sa.Column("model_calls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("model_segments", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("model_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("tm_hits", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("tm_misses", sa.Integer, nullable=False, server_default="0"),
+)
+#: Named "status" since it was created by the status page: existing databases record it so.
+USAGE_SCHEMA = Schema("status", usage_metadata, version=1)
+
+#: What ``feeds.store`` creates or upgrades when it opens a database.
+STORE_SCHEMAS = (FEEDS_SCHEMA, TM_SCHEMA, USAGE_SCHEMA)
