@@ -1,7 +1,13 @@
-"""The article store's contract, run on a SQLite file and on an in-memory database."""
+"""The store's contract, run on a SQLite file and on an in-memory database.
+
+With ``LINGOFEED_TEST_POSTGRES_URL`` set (an empty database the tests may wipe, e.g.
+``postgresql+psycopg://lf@127.0.0.1:5432/lingofeed``, and a PostgreSQL driver installed) it
+runs on PostgreSQL too; the scale-out work runs the same code there.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import types
 from collections.abc import Callable, Iterator
@@ -32,9 +38,21 @@ T1 = T0 + timedelta(hours=1)
 T2 = T0 + timedelta(hours=2)
 
 
-@pytest.fixture(params=["file", "memory"])
+POSTGRES_URL = os.environ.get("LINGOFEED_TEST_POSTGRES_URL")
+
+
+def _empty_postgres(url: str) -> str:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["file", "memory", *(["postgresql"] if POSTGRES_URL else [])])
 def store(request, tmp_path: Path) -> Iterator[Storage]:
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}" if request.param == "file" else "sqlite://"
+    urls = {"file": f"sqlite:///{tmp_path / 'db.sqlite'}", "memory": "sqlite://"}
+    url = urls.get(request.param) or _empty_postgres(str(POSTGRES_URL))
     storage = make_storage(url)
     yield storage
     storage.close()
