@@ -26,6 +26,7 @@ from babel import Locale, UnknownLocaleError
 
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.settings import (
+    DEFAULT_RETRY_BACKOFF,
     INTERVAL_UNITS,
     ConfigError,
     ConfigProblem,
@@ -334,10 +335,21 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         engine=engine,
         retention_days=c.positive(svc, svc_path, "retention_days", 30) or 30,
         partners=_partners(c, raw.get("partners", _MISSING), environ),
+        retry_backoff=_retry_backoff(c, svc, svc_path),
     )
 
 
-_SERVICE_KEYS = ("data_dir", "database_url", "retention_days")
+def _retry_backoff(c: _Checker, svc: dict[str, Any], path: KeyPath) -> timedelta:
+    text = c.get(svc, path, "retry_backoff", str, None)
+    if text is None:
+        return DEFAULT_RETRY_BACKOFF
+    wait = _interval(text)
+    if wait is None:
+        c.problem((*path, "retry_backoff"), f"bad interval {text!r} (use e.g. '30s', '1m', '5m')")
+    return wait or DEFAULT_RETRY_BACKOFF
+
+
+_SERVICE_KEYS = ("data_dir", "database_url", "retention_days", "retry_backoff")
 
 
 def load_settings(file: Path, environ: Mapping[str, str] | None = None) -> Settings:

@@ -29,15 +29,15 @@ from lingofeed.feeds.store import SourceState, StorageType
 from lingofeed.feeds.types import EntryData, Source
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.metrics import Metrics
-from lingofeed.scheduler.settings import Settings, SourceSettings
+from lingofeed.scheduler.removed import retire_removed_sources
+from lingofeed.scheduler.settings import DEFAULT_RETRY_BACKOFF, Settings, SourceSettings
 from lingofeed.scheduler.status import Usage
 from lingofeed.scheduler.translating import translate_pending
 from lingofeed.translations.types import Document, TranslatedDocument
 
 log = logging.getLogger("lingofeed.cycle")
 
-#: First retry after a failed fetch; doubles per consecutive failure up to ``MAX_BACKOFF``.
-BASE_BACKOFF = timedelta(minutes=1)
+#: Longest wait between retries of a failing source (unless its Retry-After asks for more).
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -91,9 +91,15 @@ class SourceReport:
     problems: tuple[str, ...] = ()
 
 
-def backoff(failures: int, retry_after: float | None = None) -> timedelta:
-    """Wait before retrying after ``failures`` consecutive failures (1 min, 2, 4 ... 6 h)."""
-    wait: timedelta = min(BASE_BACKOFF * 2 ** max(failures - 1, 0), MAX_BACKOFF)
+def backoff(
+    failures: int, retry_after: float | None = None, base: timedelta = DEFAULT_RETRY_BACKOFF
+) -> timedelta:
+    """Wait before retrying after ``failures`` consecutive failures (1 min, 2, 4 ... 6 h).
+
+    ``base`` is the first wait (``[service] retry_backoff``); the service runs the source again
+    when the wait is over, if that comes before its next regular run.
+    """
+    wait: timedelta = min(base * 2 ** max(failures - 1, 0), MAX_BACKOFF)
     return max(wait, timedelta(seconds=retry_after or 0))
 
 
@@ -150,6 +156,15 @@ def run_source(
         report = replace(report, files_written=_publish(ctx, source.id))
     ctx.metrics.observe_source_cycle(source.id, time.perf_counter() - started)
     return report
+
+
+def refresh(ctx: CycleContext) -> int:
+    """Translate what a config edit left pending in every source (a new language, a glossary
+    change), then publish once; nothing is fetched. A reload runs it so that an edit shows at
+    once, not at each source's next run. Returns the files written."""
+    for configured in ctx.settings.sources:
+        translate_pending(ctx, configured.source.id)
+    return _publish(ctx, "-")
 
 
 def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
@@ -212,7 +227,7 @@ def _record_failure(ctx: CycleContext, source: Source, exc: SourceError, failure
         log.error(event("disabled", source=source.id, status=410, reason="gone"))
         return
     retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-    until = now + backoff(failures, retry_after)
+    until = now + backoff(failures, retry_after, ctx.settings.retry_backoff)
     ctx.storage.record_fetch_failure(
         source.id, now, error=str(exc), status=status, next_attempt_at=until
     )
@@ -244,6 +259,7 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
 def _publish(ctx: CycleContext, source_id: str) -> int:
     """Render all languages from the store and write what changed; a failure keeps old files."""
     try:
+        retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
         written = publish_site(ctx)
     except (OSError, StorageError, PublishError, RenderError) as exc:
         log.error(event("publish-failed", source=source_id, error=exc))
@@ -276,8 +292,14 @@ def publish_site(ctx: CycleContext) -> int:
     upstream's newest-N list (docs/operating.md, "Retention").
     """
     rendering = feed_settings(ctx.settings)
+    configured = {s.source.id for s in ctx.settings.sources}  # a removed source is not shown
     entries = {
-        code: ctx.storage.get_localized(code, include_gone=True) for code in rendering.languages
+        code: [
+            entry
+            for entry in ctx.storage.get_localized(code, include_gone=True)
+            if entry.source_id in configured
+        ]
+        for code in rendering.languages
     }
     result = publish(ctx.settings.output.directory, render_site(rendering, entries))
     return len(result.changed)

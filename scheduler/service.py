@@ -14,12 +14,13 @@ import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -29,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from lingofeed.feeds.serve.app import ServerThread, create_app, install_token_redaction
+from lingofeed.feeds.serve.app import Access, ServerThread, create_app, install_token_redaction
 from lingofeed.scheduler import status
 from lingofeed.scheduler.config import load_settings
-from lingofeed.scheduler.cycle import run_source
+from lingofeed.scheduler.cycle import feed_settings, refresh, run_source
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.runtime import Runtime, open_runtime
 from lingofeed.scheduler.settings import ConfigError, Schedule, Settings, SourceSettings
@@ -43,8 +44,9 @@ log = logging.getLogger("lingofeed.service")
 
 #: Late runs after downtime still happen within this window (then once: coalesced).
 MISFIRE_GRACE = timedelta(hours=1)
-#: Keys that only take effect on restart; a reload that changes them says so.
-_RESTART_KEYS = ("data_dir", "database_url", "models", "engine", "server")
+#: The one-off job a reload adds to translate what it left pending and re-publish (a colon
+#: never appears in a source id).
+_REFRESH_JOB = "reload:refresh"
 
 
 def trigger_for(schedule: Schedule) -> BaseTrigger:
@@ -76,6 +78,7 @@ class Service:
         self._runtime: Runtime | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._mtime: float | None = None
+        self._access = Access()
 
     def stop(self) -> None:
         """Ask the service to stop; returns at once (``run`` returns when it is done)."""
@@ -110,10 +113,12 @@ class Service:
         settings = load_settings(self.config_file, self.environ)
         self._mtime = self._config_mtime()
         self._settings = settings
+        self._access = _access(settings)
         self._runtime = Runtime(settings, stack, load_models=True)
         scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
         )
+        scheduler.add_listener(self._retry_at_backoff, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=True)
         self._scheduler = scheduler
@@ -127,7 +132,7 @@ class Service:
         assert self._scheduler is not None
         wanted = {configured.source.id: configured for configured in sources}
         for job in self._scheduler.get_jobs():
-            if job.id not in wanted:
+            if job.id not in wanted and job.id != _REFRESH_JOB:
                 job.remove()
                 log.info(event("unscheduled", source=job.id))
         for source_id, configured in wanted.items():
@@ -160,6 +165,33 @@ class Service:
         except Exception as exc:
             log.exception(event("cycle-crashed", source=source_id, error=exc))
 
+    def _retry_at_backoff(self, done: JobExecutionEvent) -> None:
+        """After a source's run: when its backoff ends before its next regular run, run it then.
+
+        A listener, called once the run is over (so the moved run can never overlap it: the job
+        stays one job, ``max_instances=1``). The run at the backoff time is a regular run: an
+        interval goes on from it, a cron keeps its times.
+        """
+        if self._scheduler is None or self._runtime is None or self._stop.is_set():
+            return
+        job = self._scheduler.get_job(done.job_id)
+        state = self._runtime.storage.get_source(done.job_id)
+        if job is None or job.next_run_time is None or state is None or state.disabled:
+            return
+        retry = state.next_attempt_at
+        if retry is not None and retry < job.next_run_time:
+            job.modify(next_run_time=retry)
+            log.info(event("retry-scheduled", source=done.job_id, at=retry.isoformat()))
+
+    def _refresh(self) -> None:
+        """The job a reload adds: translate what the edit left pending, then publish."""
+        if self._runtime is None or self._stop.is_set():
+            return
+        try:
+            refresh(self._runtime.context(self.settings))
+        except Exception as exc:
+            log.exception(event("refresh-crashed", error=exc))
+
     def next_runs(self) -> dict[str, datetime | None]:
         if self._scheduler is None:
             return {}
@@ -187,11 +219,20 @@ class Service:
             log.error(event("config-kept", reason=f"{len(exc.problems)} problem(s) in the edit"))
             return
         old = self.settings
-        later = [key for key in _RESTART_KEYS if getattr(old, key) != getattr(settings, key)]
+        later = [key for key, value in _read_at_start(settings).items()
+                 if _read_at_start(old)[key] != value]  # fmt: skip
         if later:
             log.warning(event("config-needs-restart", keys=",".join(later)))
+        settings = _keep_start_values(settings, old)
         self._settings = settings
+        self._access = _access(settings)
         self._schedule(settings.sources)
+        if _shows_differently(old, settings):
+            assert self._scheduler is not None
+            self._scheduler.add_job(
+                self._refresh, id=_REFRESH_JOB, name="reload", replace_existing=True,
+                next_run_time=datetime.now(UTC), misfire_grace_time=None,
+            )  # fmt: skip
         log.info(event("config-reloaded", sources=len(settings.sources),
                        languages=",".join(settings.language_codes)))  # fmt: skip
 
@@ -202,8 +243,7 @@ class Service:
         app = create_app(
             settings.output.directory,
             routes=self._routes(),
-            partner_tokens={p.name: p.token for p in settings.partners},
-            public=settings.server.public,
+            access=lambda: self._access,
         )
         install_token_redaction()
         thread = ServerThread(app, settings.server.host, settings.server.port)
@@ -241,6 +281,49 @@ class Service:
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _access(settings: Settings) -> Access:
+    return Access({p.name: p.token for p in settings.partners}, settings.server.public)
+
+
+def _read_at_start(settings: Settings) -> dict[str, object]:
+    """The keys only a restart applies, by their config names: the database, the models and
+    engine loaded once, the listening socket and the directory it serves."""
+    return {
+        "service.data_dir": settings.data_dir,
+        "service.database_url": settings.database_url,
+        "models.directory": settings.models.directory,
+        **{f"engine.{f.name}": getattr(settings.engine, f.name) for f in fields(settings.engine)},
+        "server.host": settings.server.host,
+        "server.port": settings.server.port,
+        "output.directory": settings.output.directory,
+    }
+
+
+def _keep_start_values(edited: Settings, running: Settings) -> Settings:
+    """``edited`` with the running values of ``_read_at_start``'s keys, so that nothing half
+    applies one (publishing into a directory nobody serves) until the restart."""
+    return replace(
+        edited,
+        data_dir=running.data_dir,
+        database_url=running.database_url,
+        models=replace(edited.models, directory=running.models.directory),
+        engine=running.engine,
+        server=replace(edited.server, host=running.server.host, port=running.server.port),
+        output=replace(edited.output, directory=running.output.directory),
+    )
+
+
+def _shows_differently(old: Settings, new: Settings) -> bool:
+    """Whether the published files or translations change: [output] and language words,
+    languages, glossaries, or a source gone."""
+    removed = {s.source.id for s in old.sources} - {s.source.id for s in new.sources}
+    return (
+        bool(removed)
+        or feed_settings(old) != feed_settings(new)
+        or old.glossaries != new.glossaries
+    )
 
 
 @dataclass

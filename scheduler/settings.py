@@ -15,6 +15,8 @@ from lingofeed.feeds.types import Source
 
 #: Seconds per unit of an interval such as ``1h30m``.
 INTERVAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+#: First retry after a failed fetch (``[service] retry_backoff``); doubles per failure.
+DEFAULT_RETRY_BACKOFF = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class Settings:
     #: Days a vanished item is kept before it is deleted.
     retention_days: int
     partners: tuple[PartnerSettings, ...] = ()
+    #: Wait before the first retry of a failed fetch; doubles per consecutive failure.
+    retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
 
     @property
     def language_codes(self) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import pytest
 
 from lingofeed.feeds.publish.atomic import publish
 from lingofeed.feeds.serve import app as server_module
-from lingofeed.feeds.serve.app import ServerThread, create_app, install_token_redaction
+from lingofeed.feeds.serve.app import Access, ServerThread, create_app, install_token_redaction
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,7 +25,7 @@ def private_site(tmp_path):
     """A non-public site with two partners; yields the base URL."""
     publish(tmp_path, {"en/feed.xml": FEED, "index.html": b"<!doctype html><p>hi</p>"})
     install_token_redaction()
-    app = create_app(tmp_path, partner_tokens={"acme": TOKEN, "beta": OTHER}, public=False)
+    app = create_app(tmp_path, access=lambda: Access({"acme": TOKEN, "beta": OTHER}, public=False))
     thread = ServerThread(app)
     base = thread.start()
     try:

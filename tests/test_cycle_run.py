@@ -122,3 +122,28 @@ def test_a_vanished_item_stays_published_through_retention_and_only_a_good_fetch
         assert runtime.storage.get_article("wire", wire_2) is None
         assert runtime.storage.get_article("articles", "tombouctou-marche") is None
         assert runtime.storage.get_translation("wire", wire_2, "en") is None
+
+
+def test_a_source_removed_from_the_config_is_unpublished_then_deleted_after_retention(
+    feed_server, tmp_path
+):
+    config = make_service_folder(tmp_path, feed_server.add("/wire.xml", _wire("Le sel", "Le riz")))
+    settings = load_settings(config)
+    without_wire = replace(settings, sources=settings.sources[:1])
+    t0 = datetime(2024, 5, 1, tzinfo=UTC)
+    public = settings.output.directory
+    with open_runtime(settings) as runtime:
+        run_cycle(replace(runtime.context(settings), clock=lambda: t0))
+        assert any("wire.example.org" in link for link in _published_links(public))
+
+        removed = t0 + timedelta(days=1)
+        run_cycle(replace(runtime.context(without_wire), clock=lambda: removed))
+        assert not any("wire.example.org" in link for link in _published_links(public))
+        kept = runtime.storage.get_articles("wire", include_gone=True)
+        assert [a.gone_since for a in kept] == [removed, removed], "kept for the window"
+
+        expired = removed + timedelta(days=settings.retention_days, seconds=1)
+        run_cycle(replace(runtime.context(without_wire), clock=lambda: expired))
+        assert runtime.storage.get_articles("wire", include_gone=True) == []
+        assert runtime.storage.get_source("wire") is None, "added back later, it starts afresh"
+        assert runtime.storage.get_articles("articles"), "the configured source keeps its items"

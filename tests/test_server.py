@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from lingofeed.feeds.publish.atomic import publish
 from lingofeed.feeds.serve.app import (
+    Access,
     ServerThread,
     TokenRedactingFilter,
     create_app,
@@ -52,7 +53,7 @@ def output(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(output: Path) -> TestClient:
-    return TestClient(create_app(output, partner_tokens=TOKENS))
+    return TestClient(create_app(output, access=lambda: Access(TOKENS)))
 
 
 @pytest.mark.parametrize(
@@ -170,7 +171,7 @@ def test_partner_tokens_open_the_same_files_and_nothing_else(client):
 
 
 def test_private_mode_serves_files_only_to_partners(output):
-    client = TestClient(create_app(output, partner_tokens=TOKENS, public=False))
+    client = TestClient(create_app(output, access=lambda: Access(TOKENS, public=False)))
     assert client.get("/en/feed.xml").status_code == 404
     assert client.get(f"/p/{TOKENS['acme']}/en/feed.xml").status_code == 200
     assert client.get("/healthz").text == "ok"
@@ -200,7 +201,7 @@ def test_token_redaction_filter_removes_tokens_from_access_log_records():
 def test_real_server_answers_conditional_gets_and_keeps_tokens_out_of_logs(output, caplog):
     install_token_redaction()
     caplog.set_level(logging.INFO, logger="uvicorn.access")
-    server = ServerThread(create_app(output, partner_tokens=TOKENS))
+    server = ServerThread(create_app(output, access=lambda: Access(TOKENS)))
     base = server.start()
     try:
         with httpx.Client(base_url=base) as http:

@@ -8,7 +8,9 @@ mtime) is seen on the next request. Only regular files inside the directory are 
 
 Partner feeds: ``/p/<token>/<path>`` serves the same files to holders of a token. Tokens are
 compared in constant time, a wrong or missing token is a plain 404, and
-``TokenRedactingFilter`` keeps tokens out of uvicorn's access log.
+``TokenRedactingFilter`` keeps tokens out of uvicorn's access log. Who may read is asked of
+``access()`` on every request, never copied at start: a reloaded config that revokes a token
+closes that partner's door on the next request.
 
 The same directory can be served by nginx instead; see ``docs/nginx.md``.
 """
@@ -24,8 +26,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 
@@ -182,6 +184,16 @@ class FeedFiles:
         return Response(body, headers=headers, media_type=cached.content_type)
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may read the feeds: everyone when ``public``, and holders of a partner token."""
+
+    #: Partner name -> token.
+    tokens: Mapping[str, str] = field(default_factory=dict)
+    #: False serves files only under ``/p/<token>/``.
+    public: bool = True
+
+
 def _token_matches(given: str, tokens: Mapping[str, str]) -> bool:
     """Compare against every token, always, so timing says nothing about which was close."""
     matched = False
@@ -194,29 +206,29 @@ def create_app(
     output_dir: Path,
     *,
     routes: Sequence[BaseRoute] = (),
-    partner_tokens: Mapping[str, str] | None = None,
-    public: bool = True,
+    access: Callable[[], Access] = Access,
     max_age: int = 300,
     cache: FileCache | None = None,
 ) -> Starlette:
     """The app serving ``output_dir``; ``routes`` (e.g. /status, /metrics) are matched first.
 
-    ``partner_tokens`` maps partner name -> token; ``public=False`` serves files only under
-    ``/p/<token>/``. ``/healthz`` answers 200 "ok" while the process can serve.
+    ``access()`` is read on every request (the service's current settings, so a reload
+    applies at once); the default serves everyone and no partner. ``/healthz`` answers 200
+    "ok" while the process can serve.
     """
     files = FeedFiles(Path(output_dir), max_age, cache or FileCache())
-    tokens = dict(partner_tokens or {})
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
 
     async def partner(request: Request) -> Response:
+        tokens = access().tokens
         if not tokens or not _token_matches(request.path_params["token"], tokens):
             return PlainTextResponse("Not Found", status_code=404)
         return files.respond(request, request.path_params["path"], private=True)
 
     async def public_file(request: Request) -> Response:
-        if not public:
+        if not access().public:
             return PlainTextResponse("Not Found", status_code=404)
         return files.respond(request, request.path_params["path"])
 
