@@ -260,15 +260,18 @@ class Service:
         return self._runtime.status(self.settings, self.next_runs())
 
     def _routes(self) -> list[Route]:
-        async def page(request: Request) -> Response:
+        """Plain ``def`` endpoints: Starlette runs them in its thread pool, so their database
+        reads never block the event loop that serves the feeds."""
+
+        def page(request: Request) -> Response:
             return HTMLResponse(status.as_html(self.status()), headers=_NO_STORE)
 
-        async def as_json(request: Request) -> Response:
+        def as_json(request: Request) -> Response:
             return Response(
                 status.as_json(self.status()), media_type="application/json", headers=_NO_STORE
             )
 
-        async def metrics(request: Request) -> Response:
+        def metrics(request: Request) -> Response:
             assert self._runtime is not None
             body = self._runtime.metrics.exposition()
             return Response(body, media_type="text/plain; version=0.0.4", headers=_NO_STORE)

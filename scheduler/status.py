@@ -70,19 +70,18 @@ def snapshot(
     """Read the status of every configured source and language.
 
     ``languages`` maps each target language to its current translation context, so
-    "untranslated" counts exactly what the next cycle would translate.
+    "untranslated" counts exactly what the next cycle would translate. Everything is counted
+    by the database (``get_counts``): no table is loaded to count it.
     """
     states = {state.id: state for state in storage.get_sources()}
     rows = tuple(_source_status(i, states.get(i.id), next_runs.get(i.id)) for i in sources)
-    counts = storage.get_counts()
+    counts = storage.get_counts(languages)
     usage = storage.get_usage()
     per_language = tuple(
         LanguageStatus(
             code,
-            items=len(storage.get_localized(code, include_gone=True)),
-            untranslated=len(
-                storage.get_articles_needing_translation(code, context, include_own_language=True)
-            ),
+            items=counts.shown.get(code, 0),
+            untranslated=counts.untranslated.get(code, 0),
             failed=counts.translations.get(code, {}).get("failed", 0),
             usage=usage.get(code, Usage()),
             error=counts.errors.get(code),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gzip
 import os
 import signal
 import subprocess
@@ -137,3 +138,45 @@ def test_publish_keeps_an_old_temp_file_a_live_writer_holds(tmp_path):
         assert held.exists(), "a concurrent publisher's temp file was removed under it"
     publish(tmp_path, {"feed.xml": b"<rss/>"})
     assert not held.exists(), "once its writer is gone the temp file is stale"
+
+
+def _gz(path):
+    return path.with_name(path.name + ".gz")
+
+
+def test_large_files_get_a_gzip_sibling_with_their_mtime_and_small_ones_none(tmp_path):
+    big = b"<rss>" + b"<item>entry</item>" * 100 + b"</rss>"
+    publish(tmp_path, {"en/feed.xml": big, "en/feeds.opml": b"<opml/>"})
+    feed = tmp_path / "en" / "feed.xml"
+    assert gzip.decompress(_gz(feed).read_bytes()) == big
+    assert _gz(feed).stat().st_mtime_ns == feed.stat().st_mtime_ns
+    assert not _gz(tmp_path / "en" / "feeds.opml").exists()
+    assert not [p for p in (tmp_path / "en").iterdir() if p.name.startswith(".")]
+
+
+def test_gzip_siblings_follow_their_file_and_are_left_alone_when_it_is(tmp_path):
+    first = b"<rss>" + b"<item>one</item>" * 100 + b"</rss>"
+    second = b"<rss>" + b"<item>two</item>" * 100 + b"</rss>"
+    publish(tmp_path, {"feed.xml": first})
+    sibling = _gz(tmp_path / "feed.xml")
+    inode = sibling.stat().st_ino
+    publish(tmp_path, {"feed.xml": first})
+    assert sibling.stat().st_ino == inode, "an unchanged file's sibling is not rewritten"
+    publish(tmp_path, {"feed.xml": second})
+    assert gzip.decompress(sibling.read_bytes()) == second
+    publish(tmp_path, {"feed.xml": b"<rss/>"})
+    assert not sibling.exists(), "a file under the threshold loses its sibling"
+
+
+def test_a_stale_sibling_left_by_a_killed_publisher_is_rewritten(tmp_path):
+    data = b"<rss>" + b"<item>entry</item>" * 100 + b"</rss>"
+    publish(tmp_path, {"feed.xml": data})
+    sibling = _gz(tmp_path / "feed.xml")
+    sibling.write_bytes(gzip.compress(b"an older version"))  # new mtime: no longer the file's
+    publish(tmp_path, {"feed.xml": data})
+    assert gzip.decompress(sibling.read_bytes()) == data
+
+
+def test_names_ending_in_gz_are_refused_they_are_reserved_for_siblings(tmp_path):
+    with pytest.raises(PublishError, match=r"feed\.xml\.gz"):
+        publish(tmp_path, {"feed.xml.gz": b"x"})

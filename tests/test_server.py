@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import warnings
 from email.utils import formatdate
@@ -216,3 +217,43 @@ def test_real_server_answers_conditional_gets_and_keeps_tokens_out_of_logs(outpu
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "/p/***/en/atom.xml" in logged
     assert TOKENS["acme"] not in logged
+
+
+def test_gzip_body_is_the_publishers_sibling_when_it_holds_this_version(client, output):
+    sibling = output / "en" / "feed.xml.gz"
+    zipped = client.get("/en/feed.xml", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-length"] == str(sibling.stat().st_size)
+    assert zipped.content == FEED
+
+
+def test_a_stale_gzip_sibling_is_never_served_under_the_files_etag(output):
+    sibling = output / "en" / "feed.xml.gz"
+    sibling.write_bytes(gzip.compress(b"<rss>an older version</rss>"))
+    client = TestClient(create_app(output))
+    zipped = client.get("/en/feed.xml", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.content == FEED
+    plain = client.get("/en/feed.xml", headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["etag"] == plain.headers["etag"][:-1] + '-gz"'
+
+
+def test_gzip_and_304_over_a_real_httptools_server(output):
+    server = ServerThread(create_app(output))
+    base = server.start()
+    try:
+        assert server.server.config.http_protocol_class.__name__ == "HttpToolsProtocol"
+        with httpx.Client(base_url=base) as http:
+            zipped = http.get("/en/feed.xml", headers={"Accept-Encoding": "gzip"})
+            assert zipped.headers["content-encoding"] == "gzip"
+            assert zipped.content == FEED
+            again = http.get("/en/feed.xml", headers={"If-None-Match": zipped.headers["etag"]})
+            assert again.status_code == 304 and again.content == b""
+            assert again.headers["etag"] == zipped.headers["etag"]
+            publish(output, {"en/feed.xml": FEED + b"<!-- new -->"})
+            changed = http.get("/en/feed.xml", headers={"If-None-Match": zipped.headers["etag"]})
+            assert changed.status_code == 200 and changed.content.endswith(b"<!-- new -->")
+            assert http.post("/en/feed.xml").status_code == 405
+            assert http.get("/en/feed.xml.gz").headers["content-type"] == "application/gzip"
+            assert http.get("/en/.lingofeed-x").status_code == 404
+    finally:
+        server.stop()

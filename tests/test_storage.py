@@ -415,6 +415,27 @@ def test_counts_per_source_and_language_status(store: Storage):
     assert counts.translations == {"en": {"done": 1, "failed": 1}}
 
 
+def test_status_counts_agree_with_the_rows_they_count(store: Storage):
+    languages = ("fr", "fr-CA", "en_GB", "EN-us", None, "frr", "e%")
+    store.upsert_entries(
+        "s", [entry(f"a{n}", language=code) for n, code in enumerate(languages)], T0
+    )
+    _translate(store, "a0")  # done
+    _translate(store, "a1", context="old")  # done, stale context
+    store.set_translation_status(
+        "s", "a5", "en", status=TranslationStatus.PENDING, content_hash="h", context="ctx"
+    )  # a row with no fields yet
+    store.upsert_entries("s", [entry("a0"), entry("a1")], T1)  # the others are gone now
+    contexts = {"en": "ctx", "fr": "ctx", "e": "ctx"}
+    counts = store.get_counts(contexts)
+    for code, context in contexts.items():
+        shown = store.get_localized(code, include_gone=True)
+        needing = store.get_articles_needing_translation(code, context, include_own_language=True)
+        assert counts.shown[code] == len(shown), code
+        assert counts.untranslated[code] == len(needing), code
+    assert counts.shown["en"] == 4  # two translated, en_GB and EN-us as they are
+
+
 def test_naive_datetimes_are_refused(store: Storage):
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         store.upsert_entries("s", [entry("a")], datetime(2024, 1, 1))

@@ -11,11 +11,18 @@ leftovers. A writer holds an exclusive ``flock`` on its temporary file from crea
 rename, so a leftover is told apart from a concurrent publisher's file by the lock being free
 (the kernel drops it when the process dies) and, to cover the instant between ``mkstemp`` and
 ``flock``, by its age.
+
+Every file of at least ``GZIP_MIN_BYTES`` gets a ``<name>.gz`` sibling (``gzip_bytes`` of it),
+written atomically the same way right after the file and given the file's mtime: nginx's
+``gzip_static`` and the built-in server send it as is instead of compressing per request. A
+sibling whose mtime differs from its file's is stale (a publisher died between the two renames)
+and is rewritten by the next publish; a file that shrinks below the threshold loses its sibling.
 """
 
 from __future__ import annotations
 
 import fcntl
+import gzip
 import logging
 import os
 import stat
@@ -29,6 +36,11 @@ from lingofeed.feeds.errors import LingofeedError
 
 #: Prefix of temporary files; the server never serves dot-files, so half-written ones stay hidden.
 TEMP_PREFIX = ".lingofeed-"
+
+#: Smaller files get no ``.gz`` sibling: compressing them saves too little to be worth it.
+GZIP_MIN_BYTES = 512
+#: Suffix of the pre-compressed sibling of a published file; published names may not end in it.
+GZIP_SUFFIX = ".gz"
 
 #: A temporary file younger than this may belong to a writer that has not locked it yet.
 STALE_TEMP_SECONDS = 60.0
@@ -61,6 +73,8 @@ def resolve_inside(root: Path, relative: str) -> Path:
         or any(part in ("..", ".") or part.startswith(".") for part in parts)
     ):
         raise PublishError(f"refusing to publish {relative!r}: not a plain path inside {root}")
+    if relative.endswith(GZIP_SUFFIX):
+        raise PublishError(f"refusing to publish {relative!r}: {GZIP_SUFFIX} names are siblings")
     target = root.joinpath(*parts)
     if not target.parent.resolve().is_relative_to(root.resolve()):
         raise PublishError(f"refusing to publish {relative!r}: its directory leaves {root}")
@@ -75,8 +89,23 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Replace ``target`` with ``data`` so that no reader ever sees a partial file."""
+def gzip_bytes(data: bytes) -> bytes:
+    """The gzip body of ``data``, deterministic (no timestamp), so a republish is byte-identical.
+
+    Level 6, gzip's own default: level 9 costs publish time for a few bytes less.
+    """
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def gzip_sibling(target: Path) -> Path:
+    return target.with_name(target.name + GZIP_SUFFIX)
+
+
+def write_atomic(target: Path, data: bytes, *, mtime_ns: int | None = None) -> None:
+    """Replace ``target`` with ``data`` so that no reader ever sees a partial file.
+
+    ``mtime_ns`` sets the file's modification time before it appears (for ``.gz`` siblings).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
     try:
@@ -87,6 +116,8 @@ def write_atomic(target: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), 0o644)  # mkstemp makes 0600; the web server must read it.
+            if mtime_ns is not None:
+                os.utime(handle.fileno(), ns=(mtime_ns, mtime_ns))
             os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -162,12 +193,30 @@ def publish(output_dir: Path, files: Mapping[str, bytes]) -> PublishResult:
     unchanged: list[str] = []
     for relative, target in targets.items():
         data = files[relative]
-        if _same_bytes(target, data):
-            unchanged.append(relative)
-            continue
+        same = _same_bytes(target, data)
         try:
-            write_atomic(target, data)
+            if not same:
+                write_atomic(target, data)
+            _publish_sibling(target, data)
         except OSError as error:
             raise PublishError(f"could not publish {relative!r} to {target}: {error}") from error
-        changed.append(relative)
+        (unchanged if same else changed).append(relative)
     return PublishResult(tuple(changed), tuple(unchanged))
+
+
+def _publish_sibling(target: Path, data: bytes) -> None:
+    """Make ``target``'s ``.gz`` sibling match it: written (with its mtime) or removed.
+
+    Costs one stat when the sibling is current, so unchanged files are not recompressed.
+    """
+    sibling = gzip_sibling(target)
+    if len(data) < GZIP_MIN_BYTES:
+        sibling.unlink(missing_ok=True)
+        return
+    mtime_ns = target.stat().st_mtime_ns
+    try:
+        if sibling.stat().st_mtime_ns == mtime_ns:
+            return
+    except FileNotFoundError:
+        pass
+    write_atomic(sibling, gzip_bytes(data), mtime_ns=mtime_ns)

@@ -14,12 +14,20 @@ on the shared engine and transactions of ``_base``. Records and the Protocol liv
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
 
 from lingofeed.feeds.store._articles import ArticlesMixin
 from lingofeed.feeds.store._memory import SqlTranslationMemory
 from lingofeed.feeds.store._sources import SourcesMixin
-from lingofeed.feeds.store._translations import TranslationsMixin, localize, same_language
+from lingofeed.feeds.store._translations import (
+    TranslationsMixin,
+    count_needing_translation,
+    count_shown,
+    localize,
+    same_language,
+)
 from lingofeed.feeds.store._types import (
     MemoryStats,
     SourceState,
@@ -52,8 +60,13 @@ __all__ = [
 class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin, UsageMixin):
     """``StorageType`` on a SQLAlchemy engine; creates or upgrades every table on open."""
 
-    def get_counts(self) -> StorageCounts:
-        """Present articles per source, translation rows per language and status."""
+    def get_counts(self, contexts: Mapping[str, str] | None = None) -> StorageCounts:
+        """Present articles per source, translation rows per language and status.
+
+        For each language of ``contexts`` (language -> current translation context) also the
+        entries its feeds show and the articles still to translate: counted in SQL, never by
+        loading rows, so the status page costs the same with ten articles or a million.
+        """
         per_source = (
             sa.select(articles.c.source_id, sa.func.count())
             .where(articles.c.gone_since.is_(None))
@@ -74,6 +87,15 @@ class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin, UsageMixin):
             for language, status, count in conn.execute(per_language):
                 translation_counts.setdefault(language, {})[status] = int(count)
             error_by_language = {row[0]: str(row[1]) for row in conn.execute(errors)}
+            shown = {code: int(conn.scalar(count_shown(code)) or 0) for code in contexts or {}}
+            untranslated = {
+                code: int(conn.scalar(count_needing_translation(code, context)) or 0)
+                for code, context in (contexts or {}).items()
+            }
         return StorageCounts(
-            articles=article_counts, translations=translation_counts, errors=error_by_language
+            articles=article_counts,
+            translations=translation_counts,
+            errors=error_by_language,
+            shown=shown,
+            untranslated=untranslated,
         )

@@ -44,14 +44,7 @@ class TranslationsMixin(StorageBase):
         query = (
             sa.select(articles)
             .select_from(_with_translations(language))
-            .where(
-                sa.or_(
-                    translations.c.status.is_(None),
-                    translations.c.status != TranslationStatus.DONE.value,
-                    translations.c.content_hash != articles.c.content_hash,
-                    translations.c.context != context,
-                )
-            )
+            .where(_needs_translation(context))
             .order_by(*NEWEST_FIRST)
         )
         query = filter_articles(query, source_id, include_gone=False)
@@ -194,6 +187,52 @@ def _translation_of(
         translations.c.source_id == source_id,
         translations.c.upstream_id == upstream_id,
         translations.c.language == language,
+    )
+
+
+def _needs_translation(context: str) -> sa.ColumnElement[bool]:
+    """No row, an unfinished one, or one made from another article version or context."""
+    return sa.or_(
+        translations.c.status.is_(None),
+        translations.c.status != TranslationStatus.DONE.value,
+        translations.c.content_hash != articles.c.content_hash,
+        translations.c.context != context,
+    )
+
+
+def count_needing_translation(language: str, context: str) -> sa.Select[Any]:
+    """``len(get_articles_needing_translation(..., include_own_language=True))`` in SQL."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(_with_translations(language))
+        .where(_needs_translation(context))
+    )
+    return filter_articles(query, None, include_gone=False)
+
+
+def _same_language_sql(
+    column: sa.ColumnElement[str | None], language: str
+) -> sa.ColumnElement[bool]:
+    """``same_language(column, language)`` as SQL (tags are ASCII, so ``lower`` agrees)."""
+    primary = language.split("-")[0].split("_")[0].lower()
+    escaped = primary.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    lowered = sa.func.lower(column)
+    return sa.or_(
+        lowered == primary,
+        lowered.like(f"{escaped}-%", escape="\\"),
+        lowered.like(f"{escaped}\\_%", escape="\\"),
+    )
+
+
+def count_shown(language: str) -> sa.Select[Any]:
+    """``len(get_localized(language, include_gone=True))`` in SQL: translated or own language."""
+    translated = sa.and_(
+        translations.c.status.is_not(None), sa.cast(translations.c.fields, sa.Text) != "{}"
+    )
+    return (
+        sa.select(sa.func.count())
+        .select_from(_with_translations(language))
+        .where(sa.or_(translated, _same_language_sql(articles.c.language, language)))
     )
 
 

@@ -95,6 +95,10 @@ class StorageCounts:
     translations: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     #: One reason per language that has failed translations (the same one each time asked).
     errors: Mapping[str, str] = field(default_factory=dict)
+    #: Entries each asked-for language's feeds show, gone ones included.
+    shown: Mapping[str, int] = field(default_factory=dict)
+    #: Present articles each asked-for language still needs translated, own language included.
+    untranslated: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,7 @@ class StorageType(Protocol):
     def get_localized(
         self, language: str, *, source_id: str | None = None, include_gone: bool = False
     ) -> list[LocalizedEntry]: ...
-    def get_counts(self) -> StorageCounts: ...
+    def get_counts(self, contexts: Mapping[str, str] | None = None) -> StorageCounts: ...
 
     # usage
     def add_usage(self, language: str, usage: Usage) -> None: ...
