@@ -8,6 +8,7 @@ attribute is inspected: a string search alone would miss ``<ScRiPt>`` and would 
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterator
@@ -152,6 +153,8 @@ def file_problems(path: Path, data: bytes | None = None) -> list[str]:
     """Problems in one published file, by its type; ``data`` defaults to the file's bytes."""
     body = path.read_bytes() if data is None else data
     where = path.name
+    if path.suffix == ".gz":  # the publisher's pre-compressed sibling: check what it holds
+        return file_problems(path.with_suffix(""), gzip.decompress(body))
     if path.suffix in (".xml", ".opml"):
         return xml_problems(body, where)
     if path.suffix == ".json":
