@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The source folder, through the strict editable install's links: a rebuild must replace the
+#: committed packages, not the links to them under ``build/``.
+_HERE = Path(__file__).resolve().parent
 #: French<TAB>English sentence pairs; both directions are trained on the same lines.
-CORPUS_PATH = Path(__file__).with_name("corpus.tsv")
+CORPUS_PATH = _HERE / "corpus.tsv"
 #: Where the built ``.argosmodel`` packages are committed.
-DIST_DIR = Path(__file__).with_name("dist")
+DIST_DIR = _HERE / "dist"
 #: The language pairs the test model translates.
 PAIRS: tuple[tuple[str, str], ...] = (("fr", "en"), ("en", "fr"))
 #: Suffix of every test package name, so nobody mistakes it for an Argos release.
