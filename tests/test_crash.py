@@ -12,13 +12,16 @@ from tests.crashharness import PACKAGES, run_harness
 
 pytestmark = pytest.mark.timeout(600)
 
-CI_KILLS = 14
+#: Kills per seed; two seeds (seed 7 once caught batch-dependent translations, issue 11) at the
+#: cost one seed of 14 kills had.
+CI_KILLS = 7
 
 
-def test_sigkill_at_seeded_points_never_corrupts_feeds_database_or_memory(tmp_path):
+@pytest.mark.parametrize("seed", [1, 7])
+def test_sigkill_at_seeded_points_never_corrupts_feeds_database_or_memory(tmp_path, seed):
     if not list(PACKAGES.glob("*.argosmodel")):
         pytest.skip(f"the repo's test models are not built yet ({PACKAGES} is empty)")
-    report = run_harness(tmp_path, kills=CI_KILLS, seed=1)
+    report = run_harness(tmp_path, kills=CI_KILLS, seed=seed)
     print(report.summary())
     assert report.kills == CI_KILLS
     assert report.articles_checked > 0 and report.translations_checked > 0
