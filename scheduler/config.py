@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 from babel import Locale, UnknownLocaleError
 
+from lingofeed.feeds.render.meta import RenderError, normalize_language
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.settings import (
     DEFAULT_RETRY_BACKOFF,
@@ -101,9 +102,12 @@ class _Checker:
         return value
 
     def language(self, code: str, path: KeyPath) -> str:
+        """``code`` in canonical BCP 47 form (``PT_br`` -> ``pt-BR``), the one spelling that
+        storage, rendering and output paths all compare; ``code`` itself after a problem."""
         try:
             Locale.parse(code, sep="-")
-        except (UnknownLocaleError, ValueError, TypeError):
+            return normalize_language(code)
+        except (UnknownLocaleError, RenderError, ValueError, TypeError):
             self.problem(
                 path, f"{code!r} is not a known language code (BCP 47, e.g. 'fr', 'pt-BR')"
             )
@@ -187,7 +191,7 @@ def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
             c.problem((*path, "directory"), f"{folder} is not a directory")
         language = c.get(table, path, "language", str, "auto")
         if language is not None and language != "auto":
-            c.language(language, (*path, "language"))
+            language = c.language(language, (*path, "language"))
         source = Source(
             id=source_id,
             url=url,
@@ -204,9 +208,13 @@ def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
     if not tables:
         c.problem(("languages",), "at least one target language ([languages.<code>]) is required")
     result = []
-    for code, item in tables.items():
-        path: KeyPath = ("languages", code)
-        c.language(code, path)
+    seen: dict[str, str] = {}
+    for key, item in tables.items():
+        path: KeyPath = ("languages", key)
+        code = c.language(key, path)
+        if code in seen:
+            c.problem(path, f"same language as [languages.{seen[code]}] ({code})")
+        seen.setdefault(code, key)
         table = c.table(item, path, {"title", "description", "notice", "notice_partial"})
         result.append(
             LanguageSettings(
@@ -227,9 +235,9 @@ def _pair(c: _Checker, key: str, path: KeyPath) -> tuple[str, str]:
         src, tgt = "-".join(parts[:cut]), "-".join(parts[cut:])
         try:
             Locale.parse(src, sep="-"), Locale.parse(tgt, sep="-")
-        except (UnknownLocaleError, ValueError):
+            return normalize_language(src), normalize_language(tgt)
+        except (UnknownLocaleError, RenderError, ValueError):
             continue
-        return src, tgt
     c.problem(path, f"{key!r} is not a language pair like 'fr-en'")
     return key, key
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import shutil
 
 import pytest
 
 from lingofeed.scheduler.cli import main
-from tests.fixtures.models import repackage
+from tests.fixtures.models import committed_packages, repackage
+from tests.fixtures.service import REPO, config_header, lingofeed
 
 CONFIG = """\
 [service]
@@ -127,3 +129,27 @@ def test_check_lists_every_config_problem_with_its_line(capsys, tmp_path):
     assert code == 2
     assert f"{path}:2: output.base_url: 'nope' is not an http(s) URL" in err
     assert f"{path}:4: languages.xx-yy-zz:" in err
+
+
+def test_language_codes_in_any_case_are_one_language_from_config_to_feed(tmp_path):
+    """``[languages.EN]`` and a source declared ``FR`` are en and fr everywhere: the stored
+    translations, the rendered feed and its path (/en/feed.xml), not an empty feed."""
+    shutil.copytree(REPO / "config" / "sample" / "articles", tmp_path / "articles")
+    config = tmp_path / "lingofeed.toml"
+    config.write_text(
+        config_header("http://127.0.0.1:8080/")
+        + '\n[languages.EN]\n\n[languages.Fr]\n\n[[sources]]\nid = "articles"\n'
+        'directory = "articles"\nlanguage = "FR"\n',
+        encoding="utf-8",
+    )
+    for package in committed_packages().values():
+        assert lingofeed("--config", str(config), "models", "install", str(package),
+                         cwd=tmp_path).returncode == 0  # fmt: skip
+    checked = lingofeed("--config", str(config), "check", cwd=tmp_path)
+    assert "  fr -> en: installed" in checked.stdout, checked.stdout + checked.stderr
+    done = lingofeed("--config", str(config), "once", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    feed = (tmp_path / "public" / "en" / "feed.xml").read_text(encoding="utf-8")
+    assert feed.count("<item>") == 3
+    assert "<language>en</language>" in feed
+    assert not (tmp_path / "public" / "EN").exists()
