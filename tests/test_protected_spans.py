@@ -106,3 +106,17 @@ def test_acronyms_survive_and_may_become_the_target_languages_acronym(pipeline):
     assert translated(
         pipeline, "Les Casques bleus de l'ONU quittent le Mali à la fin de la MINUSMA après dix ans"
     ) == ("UN peacekeepers leave Mali as MINUSMA ends after ten years")
+
+
+def test_a_number_the_target_language_would_misread_is_written_in_its_form(pipeline):
+    # The en->fr model copies 5,100 as written; in French that reads 5.1.
+    document = Document("a", {"title": DocField("The floods affected 5,100 people.")}, "en")
+    [french] = pipeline.translate([document], ["fr"])
+    assert french.fields["title"] == "Les inondations ont touché 5\u202f100 personnes."
+    assert french.complete
+
+
+def test_a_number_without_ambiguity_is_left_as_written(pipeline):
+    assert translated(pipeline, "La chaleur dépasse souvent 45,5 degrés en mai.") == (
+        "The heat often exceeds 45,5 degrees in May."
+    )

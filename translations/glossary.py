@@ -632,6 +632,24 @@ def _match_text(pattern: re.Pattern[str], text: str) -> str:
     return match.group() if match else ""
 
 
+def _localise_numbers(target: _Target) -> None:
+    """Write in the target language's form every source number the translation copied as
+    written where the target language reads it as another number (``5,100`` -> ``5 100`` in
+    French, where ``5,100`` is 5.1); the value never changes, other numbers stay as written."""
+    source, wanted = target.formats
+    if source is None or wanted is None:
+        return
+    for match in target.token_matches:
+        localised = wanted.localised(match.group(), source)
+        if localised is None:
+            continue
+        pattern = re.compile(rf"(?<![\w.,]){re.escape(match.group())}(?![\w]|[.,]\d)")
+        for t, slot in enumerate(target.slots):
+            if pattern.search(slot):
+                target.slots[t] = pattern.sub(localised, slot, count=1)
+                break
+
+
 def _restore_protected(target: _Target) -> list[str]:
     """Put back every protected token the model lost; return what could not be restored.
 
@@ -691,6 +709,8 @@ def enforce(
     formats = (number_format(languages[0]), number_format(languages[1])) if languages else None
     target = _Target(source, translation, formats or (None, None))
     problems = _restore_protected(target)
+    if not problems:
+        _localise_numbers(target)
     if not problems and glossary is not None:
         _apply_terms(target, glossary)
     return Enforced(tuple(target.slots), tuple(problems))
