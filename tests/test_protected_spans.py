@@ -120,3 +120,17 @@ def test_a_number_without_ambiguity_is_left_as_written(pipeline):
     assert translated(pipeline, "La chaleur dépasse souvent 45,5 degrés en mai.") == (
         "The heat often exceeds 45,5 degrees in May."
     )
+
+
+def test_an_element_ends_where_its_words_end(pipeline):
+    # The attention pulls "supports the ... the" to "L'UNICEF"; the copy of UNICEF wins.
+    markup = '<p>L\'<abbr title="UNICEF">UNICEF</abbr> soutient les écoles de la région.</p>'
+    assert translated(pipeline, markup, FieldKind.HTML) == (
+        '<p><abbr title="UNICEF">UNICEF</abbr> supports the schools of the region.</p>'
+    )
+
+
+def test_a_link_whose_text_is_a_url_leaves_the_full_stop_outside(pipeline):
+    markup = '<p>Lire le <a href="https://un.org/">https://un.org/</a>.</p>'
+    html = translated(pipeline, markup, FieldKind.HTML)
+    assert html.endswith('<a href="https://un.org/">https://un.org/</a>.</p>')

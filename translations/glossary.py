@@ -547,12 +547,14 @@ class _Target:
     def text_of(self, run: Sequence[int]) -> str:
         return " ".join(self.slots[t] for t in run if self.slots[t])
 
-    def _spared(self, t: int, old: re.Pattern[str], counterparts: bool) -> bool:
+    def _spared(self, t: int, old: re.Pattern[str], new: str, counterparts: bool) -> bool:
         """Whether slot ``t`` must not be written over: it holds an earlier rule's output or a
         protected token of the source (or, for a restored token, another token's counterpart:
         ``ONU`` for ``UN``), and not the text ``old`` that is being replaced. A glossary term
         does write over a counterpart: the glossary says what the term must be."""
         slot = self.slots[t]
+        if counterparts and new in _TOKENS.findall(slot):
+            return True  # a copy of the token being restored, for another occurrence
         if not slot or old.search(slot):
             return False
         return t in self.written or any(
@@ -573,7 +575,7 @@ class _Target:
         """Write ``new`` (for source word ``word``) over the longest part of ``run`` that spares
         other tokens and terms (a fallback position can land on a restored URL); with none, put
         it beside the run's first word, in source order, inside the punctuation around it."""
-        free = _longest_run([t for t in run if not self._spared(t, old, counterparts)])
+        free = _longest_run([t for t in run if not self._spared(t, old, new, counterparts)])
         if free:
             self.replace(free, old, new)
         else:
@@ -664,8 +666,9 @@ def _restore_protected(target: _Target) -> list[str]:
         if not run:
             problems.append(f"protected {token!r} lost in the translation of {target.source!r}")
             continue
-        if token not in _TOKENS.findall(target.text_of(run)):
-            target.write(run, _loose_pattern(token), token, first, counterparts=True)
+        # A copy already in the run belongs to another occurrence (``2023 2023``): the token
+        # is missing all the same, and ``write`` spares that copy.
+        target.write(run, _loose_pattern(token), token, first, counterparts=True)
     return problems
 
 
