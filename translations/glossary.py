@@ -408,14 +408,16 @@ def term_pattern(term: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){body}(?!\w)", flags)
 
 
-def _source_tokens(sentence: str) -> list[re.Match[str]]:
+@lru_cache(maxsize=8192)
+def _source_tokens(sentence: str) -> tuple[re.Match[str], ...]:
     """The protected tokens of a source sentence. In a sentence of several capitalised words
     and no lower-case letter (an all-caps headline) they are words to translate, not
-    acronyms."""
-    matches = list(_TOKENS.finditer(sentence))
+    acronyms. Cached: the pipeline asks for each sentence several times (model text, kept
+    text, enforcement)."""
+    matches = tuple(_TOKENS.finditer(sentence))
     acronyms = [match for match in matches if ACRONYM.fullmatch(match.group())]
     if len(acronyms) > 1 and _LOWER.search(sentence) is None:
-        return [match for match in matches if match not in acronyms]
+        return tuple(match for match in matches if match not in acronyms)
     return matches
 
 
@@ -424,6 +426,7 @@ def protected_tokens(text: str) -> list[str]:
     return _PROTECTED.findall(text)
 
 
+@lru_cache(maxsize=8192)
 def has_words_to_translate(sentence: str) -> bool:
     """Whether a letter is left once protected tokens and asides are taken out of ``sentence``.
 
@@ -482,7 +485,7 @@ class _Target:
         #: Number formats of the source and target languages, when known.
         self.formats = formats
         #: Protected tokens of the source, where they are.
-        self.token_matches = _source_tokens(source)
+        self.token_matches = list(_source_tokens(source))
         #: A slot holding one of these is never written over.
         self.tokens = frozenset(match.group() for match in self.token_matches)
         #: Slots an earlier rule wrote (a restored token, a glossary term): their source word.
