@@ -5,8 +5,10 @@ Everything upstream sends, and everything the translator gives back, passes thro
 an ``on*`` handler from one upstream must never reach a reader, and relative URLs would point at
 *our* host once republished (the W3C validator reports them as ``ContainsRelRef``).
 
-The allow-list keeps ordinary article markup plus the two markers the translator honours:
-``translate="no"`` (any element) and ``class="notranslate"``.
+The allow-list keeps ordinary article markup (media included: ``<video>``/``<audio>``/``<source>``
+with http(s) URLs, ``<picture>``, ``srcset``, ``<time datetime>``, ``<abbr title>``, ``<q cite>``)
+plus the two markers the translator honours: ``translate="no"`` (any element) and
+``class="notranslate"``.
 """
 
 from __future__ import annotations
@@ -20,13 +22,22 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
+#: A ``srcset`` candidate: a URL (no whitespace; ``data:`` URLs hold commas), its descriptor.
+_SRCSET_CANDIDATE = re.compile(r"\s*(\S+)(?:\s+([^,]*))?(?:,|$)")
+_SRCSET_DESCRIPTOR = re.compile(r"(?:\d+(?:\.\d+)?[wx])?")
+#: Images and media load only over http(s).
+_MEDIA_SCHEMES = frozenset({"http", "https"})
 
 _GLOBAL_ATTRIBUTES = frozenset({"translate", "lang", "dir", "class"})
 
 _ATTRIBUTES: dict[str, set[str]] = {
     "*": set(_GLOBAL_ATTRIBUTES),
     "a": {"href", "title", "hreflang"},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "srcset", "sizes", "alt", "title", "width", "height"},
+    "video": {"src", "poster", "title", "controls", "width", "height", "loop", "muted"},
+    "audio": {"src", "title", "controls", "loop", "muted"},
+    "source": {"src", "srcset", "sizes", "type", "media"},
+    "time": {"datetime"},
     "abbr": {"title"},
     "q": {"cite"},
     "blockquote": {"cite"},
@@ -42,6 +53,7 @@ _TAGS = frozenset(
         *("del", "ins", "mark", "code", "pre", "kbd", "samp", "blockquote"),
         *("h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd"),
         *("table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "colgroup", "col"),
+        *("video", "audio", "source", "picture", "time"),
     }
 )
 
@@ -63,6 +75,38 @@ _BLOCK_BOUNDARY = re.compile(
     r"|table|caption|thead|tbody|tfoot|tr|th|td))\b",
     re.I,
 )
+
+
+def _attribute_filter(base_url: str | None) -> Callable[[str, str, str], str | None]:
+    """nh3's ``attribute_filter``: meaningful values of the global attributes, and ``srcset``
+    with the same URL rules as ``src`` (nh3 checks ``src`` and ``poster`` itself, not the
+    URLs of a ``srcset`` list)."""
+    resolve = _absolutizer(base_url)
+
+    def keep(tag: str, attr: str, value: str) -> str | None:
+        if attr == "srcset":
+            return _srcset(value, resolve)
+        return _filter_attribute(tag, attr, value)
+
+    return keep
+
+
+def _srcset(value: str, resolve: Callable[[str], str | None] | Literal["deny"]) -> str | None:
+    """The candidates of a ``srcset`` whose URL is http(s) (relative ones resolved), or None."""
+    kept = []
+    for candidate in _SRCSET_CANDIDATE.finditer(value):
+        url, descriptor = candidate.group(1), (candidate.group(2) or "").strip()
+        if not _SRCSET_DESCRIPTOR.fullmatch(descriptor):
+            continue
+        scheme = urlsplit(url).scheme.lower()
+        if not scheme:
+            absolute = None if resolve == "deny" else resolve(url)
+            url = absolute or ""
+        elif scheme not in _MEDIA_SCHEMES:
+            continue
+        if url:
+            kept.append(f"{url} {descriptor}".strip())
+    return ", ".join(kept) or None
 
 
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
@@ -106,7 +150,7 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
         tags=set(_TAGS),
         clean_content_tags=set(_DROP_WITH_CONTENT),
         attributes={tag: set(attrs) for tag, attrs in _ATTRIBUTES.items()},
-        attribute_filter=_filter_attribute,
+        attribute_filter=_attribute_filter(base_url),
         url_schemes=set(_URL_SCHEMES),
         link_rel="noopener noreferrer",
         url_relative=_absolutizer(base_url),

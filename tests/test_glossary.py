@@ -130,9 +130,25 @@ def test_two_tokens_aligned_to_one_word_are_both_kept():
 
 
 def test_a_protected_term_never_overwrites_a_rewritten_hashtag():
-    source = "MINUSMA #Tombouctou"
+    # "Barkhane", not "MINUSMA": an acronym is a protected token, restored only where aligned.
+    glossary = Glossary({"Tombouctou": "Timbuktu"}, ["Barkhane"])
     model = out("Closure November.", (1, 0), (1, 1))
-    assert enforced_text(source, model, TIMBUKTU) == "MINUSMA #Timbuktu."
+    assert enforced_text("Barkhane #Tombouctou", model, glossary) == "Barkhane #Timbuktu."
+
+
+def test_an_acronym_translated_into_another_acronym_is_not_lost():
+    model = out("Les Casques bleus de l'ONU.", (0, 4), (1, 2))
+    assert enforced_text("UN peacekeepers.", model, None) == "Les Casques bleus de l'ONU."
+
+
+def test_a_lost_acronym_is_restored_over_its_aligned_word():
+    model = out("The Fund supports schools.", (0, 0), (0, 1), (1, 2), (2, 3))
+    assert enforced_text("UNICEF soutient écoles.", model, None) == "UNICEF supports schools."
+
+
+def test_capitals_of_an_all_caps_headline_are_words_not_acronyms():
+    assert has_words_to_translate("LE CAMP FERME")
+    assert enforced_text("LE CAMP FERME", out("THE CAMP CLOSES"), None) == "THE CAMP CLOSES"
 
 
 @pytest.mark.parametrize(
@@ -144,7 +160,9 @@ def test_a_protected_term_never_overwrites_a_rewritten_hashtag():
         ("« 10:30 »", False),
         ("2023 #Tombouctou Gao", True),
         ("Le camp.", True),
-        ("<script>", True),
+        ("<script>", False),
+        ("🎉 © ]]> & (Credit: UNMINUSMA)", False),
+        ("UNICEF 2023", False),
     ],
 )
 def test_only_sentences_with_a_word_outside_protected_tokens_need_the_model(sentence, expected):

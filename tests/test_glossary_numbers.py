@@ -80,17 +80,35 @@ def test_a_number_in_the_targets_format_is_kept_as_the_model_wrote_it() -> None:
     )
 
 
-def test_a_number_in_the_sources_format_is_kept_too() -> None:
-    copied = CASQUES.replace("12 000", "12,000")
-    assert enforced(PEACEKEEPERS, copied, ("en", "fr")) == copied
+def test_a_copied_number_is_written_in_the_targets_form_where_it_would_misread() -> None:
+    copied = CASQUES.replace("12 000", "12,000")  # 12,000 reads 12 in French
+    assert enforced(PEACEKEEPERS, copied, ("en", "fr")) == CASQUES.replace("12 000", "12\u202f000")
     back = "More than 12,000 peacekeepers served in Mali at the height of MINUSMA."
     assert enforced(CASQUES, back, ("fr", "en")) == back
+    kept = CASQUES.replace("12 000", "12 000")  # spaces group digits in every language
+    assert enforced(CASQUES, kept, ("fr", "en")) == kept
+
+
+@pytest.mark.parametrize(
+    ("number", "languages", "written"),
+    [("5,100", ("en", "fr"), "5\u202f100"), ("5.100", ("fr", "en"), "5,100"),
+     ("1,500", ("fr", "en"), "1.500"), ("3.500", ("en", "de"), "3,500"),
+     ("45.5", ("en", "fr"), "45.5"), ("2013", ("en", "fr"), "2013"),
+     ("28/12", ("fr", "en"), "28/12"), ("45,5", ("fr", "en"), "45,5")],
+)  # fmt: skip
+def test_only_numbers_the_target_language_would_misread_change_form(
+    number: str, languages: tuple[str, str], written: str
+) -> None:
+    assert enforced(f"Total {number} ici.", f"Total {number} here.", languages) == (
+        f"Total {written} here."
+    )
 
 
 def test_a_different_number_is_still_restored() -> None:
     wrong = CASQUES.replace("12 000", "1 200")
     restored = enforced(PEACEKEEPERS, wrong, ("en", "fr"))
-    assert "12,000" in restored and "1 200" not in restored
+    # Restored, then written as French writes it (12,000 would read 12 there).
+    assert "12\u202f000" in restored and "1 200" not in restored
 
 
 def test_without_languages_a_number_must_come_out_as_written() -> None:

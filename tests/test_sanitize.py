@@ -103,3 +103,33 @@ def test_plain_text_strips_tags_decodes_entities_and_collapses_space():
     assert plain_text("AT&amp;T &lt;3 &eacute;t&eacute;") == "AT&T <3 été"
     assert plain_text("a<br>b<script>c</script>") == "a b"
     assert plain_text("") == ""
+
+
+def test_media_time_picture_srcset_abbr_and_q_are_kept_with_http_urls_only():
+    html = (
+        '<video src="https://un.org/v.mp4" poster="javascript:alert(1)" controls onplay="x()">'
+        '<source src="/v.webm" type="video/webm">Texte.</video>'
+        '<audio src="javascript:alert(2)" controls></audio>'
+        '<picture><source srcset="https://un.org/a.webp 1x, javascript:alert(3) 2x, b.webp 3x">'
+        '<img src="a.jpg" srcset="data:image/png;base64,AAAA 1x, /b.jpg 2x" alt="Un camp">'
+        "</picture>"
+        '<p><time datetime="2023-12-31">31 déc.</time> <abbr title="Fonds">UNICEF</abbr> '
+        '<q cite="https://un.org/q">Paix</q></p>'
+    )
+    assert sanitize_html(html, BASE) == (
+        '<video src="https://un.org/v.mp4" controls="">'
+        '<source src="https://news.example.org/v.webm" type="video/webm">Texte.</video>'
+        '<audio controls=""></audio>'
+        '<picture><source srcset="https://un.org/a.webp 1x,'
+        ' https://news.example.org/2024/05/b.webp 3x">'
+        '<img src="https://news.example.org/2024/05/a.jpg"'
+        ' srcset="https://news.example.org/b.jpg 2x" alt="Un camp"></picture>'
+        '<p><time datetime="2023-12-31">31 déc.</time> <abbr title="Fonds">UNICEF</abbr> '
+        '<q cite="https://un.org/q">Paix</q></p>'
+    )
+    assert sanitize_html(sanitize_html(html, BASE), BASE) == sanitize_html(html, BASE)
+
+
+def test_a_srcset_without_a_base_keeps_only_absolute_http_urls():
+    html = '<img srcset="/a.jpg 1x, https://un.org/b.jpg 2x, javascript:x 3x" alt="a">'
+    assert sanitize_html(html, None) == '<img srcset="https://un.org/b.jpg 2x" alt="a">'

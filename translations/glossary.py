@@ -25,7 +25,12 @@ Rules (decided here, tested in ``tests/test_glossary.py``):
   ``translations.numbers``); the model's writing is then kept. Without an alignment to restore
   from, the sentence is reported as a problem, and the caller keeps the source sentence.
   Protected tokens are restored before glossary terms are applied, so a glossary term inside a
-  hashtag still changes.
+  hashtag still changes. ALL-CAPS acronyms are protected tokens too; another acronym in the
+  translation stands for one (``ONU`` is the French ``UN``), and a glossary term translates one.
+- Asides are what is not words at all: emoji and symbols, bidi marks, runs in another script
+  than the sentence's language, markup shown as text, bracketed credits. The model never sees
+  them (``shield``: a small model drops them or turns the sentence into another one); they are
+  put back in place from the alignment (``Shielded.restore``) before anything else is enforced.
 """
 
 from __future__ import annotations
@@ -35,21 +40,27 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
+from lingofeed.translations.langdetect import primary_language
 from lingofeed.translations.numbers import NUMBER_GROUPED, NumberFormat, number_format
 from lingofeed.translations.types import AlignedTranslation
 
 __all__ = [
+    "ACRONYM",
     "Enforced",
     "Glossary",
+    "Shielded",
     "enforce",
     "has_words_to_translate",
     "needs_alignment",
     "protected_tokens",
+    "shield",
 ]
 
-#: URLs, e-mail addresses, @mentions, #hashtags, then numbers, times and dates.
+#: ALL-CAPS acronyms (``UNICEF``, ``COVID-19``): two capitals at least, no lower case.
+ACRONYM = re.compile(r"(?<![\w-])(?=[A-Z\d]*[A-Z][A-Z\d]*[A-Z])[A-Z][A-Z\d]+(?:-\d+)?(?![\w-])")
+#: URLs, e-mail addresses, @mentions, #hashtags, numbers, times and dates, then acronyms.
 _PROTECTED = re.compile(
     r"(?:https?|ftp)://[^\s<>\"]*[^\s<>\".,;:!?)\]}'»]"
     r"|www\.[^\s<>\"]*[^\s<>\".,;:!?)\]}'»]"
@@ -57,11 +68,291 @@ _PROTECTED = re.compile(
     r"|(?<![\w@])@\w+"
     r"|(?<![\w&#])#\w+"
     r"|(?<!\w)\d+(?:[.,:/-]\d+)*(?!\w)"
+    r"|" + ACRONYM.pattern
 )
 #: Protected tokens as enforcement reads them: also numbers grouped with spaces (``12 000``).
 _TOKENS = re.compile(NUMBER_GROUPED + "|" + _PROTECTED.pattern)
+_LOWER = re.compile(r"[^\W\d_A-Z]")
 _WORDS = re.compile(r"\S+")
+
+#: Emoji and symbols (``🌍``, ``©``, ``™``, ``→``) with what modifies or joins them (skin tones,
+#: variation selectors, zero-width joiners, keycaps, tag sequences): one aside per sequence.
+_SYMBOL = (
+    "\u00a9\u00ae\u203c\u2049\u2100-\u214f\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff"
+    "\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff"
+)
+_CLOSING_CHARS = frozenset(".,;:!?…\"'»\u201d\u2019)]}")
+_MODIFIER = "\ufe0e\ufe0f\u200d\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"
+#: Bidirectional marks and isolates: invisible, but they decide how a reader's screen orders
+#: the text around them.
+_BIDI = "\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069"
+#: What is not words, whatever the language: emoji and symbols, bidi marks, markup shown as
+#: text (``<script>alert(1)</script>``, ``]]>``, a lone ``&``) and a bracketed credit.
+_ASIDES = re.compile(
+    rf"[#*0-9]\ufe0f?\u20e3|[{_SYMBOL}][{_SYMBOL}{_MODIFIER}]*|[{_BIDI}]+"
+    r"|<([A-Za-z][\w-]*)\b[^<>]*>[^<>]*</\1\s*>|</?[A-Za-z!?][^<>]*>|\]\]>|<!\[CDATA\["
+    r"|(?<!\S)&(?!\S)|&#?\w+;"
+    r"|[(\[](?:photos?\s*)?(?:credits?|crédits?|créditos?|foto|photo|source|quelle|bild)"
+    r"\s*:[^()\[\]]*[)\]]",
+    re.IGNORECASE,
+)
+#: Letters by script, for runs in another script than the sentence's language (an Arabic name
+#: inside French): the model of that language does not know them and drops them.
+_SCRIPTS = {
+    "arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc",
+    "hebrew": "\u0590-\u05ff\ufb1d-\ufb4f",
+    "cyrillic": "\u0400-\u052f",
+    "greek": "\u0370-\u03ff\u1f00-\u1fff",
+    "cjk": "\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af",
+    "devanagari": "\u0900-\u097f",
+    "thai": "\u0e00-\u0e7f",
+}
+#: Languages not written in the Latin script (every other language is).
+_SCRIPT_OF = {
+    **dict.fromkeys(("ar", "fa", "ur", "ps", "ug", "sd", "ckb"), "arabic"),
+    **dict.fromkeys(("he", "yi"), "hebrew"),
+    **dict.fromkeys(("ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn"), "cyrillic"),
+    "el": "greek",
+    **dict.fromkeys(("zh", "ja", "ko"), "cjk"),
+    **dict.fromkeys(("hi", "mr", "ne", "sa"), "devanagari"),
+    "th": "thai",
+}
+
+
+@lru_cache(maxsize=64)
+def _foreign_runs(language: str) -> re.Pattern[str]:
+    """Runs of letters in another script than ``language``'s (Latin letters excepted: every
+    model copies names and brands written in them), with the spaces and marks between."""
+    own = _SCRIPT_OF.get(primary_language(language))
+    letters = "".join(ranges for script, ranges in _SCRIPTS.items() if script != own)
+    return re.compile(rf"[{letters}](?:[{letters}{_BIDI}\s\u064b-\u065f.,'\u2019-]*[{letters}])?")
+
+
+@dataclass(frozen=True)
+class _Aside:
+    """One aside of a sentence: its text, whether it touched the text before and after it,
+    where it was taken out of the model's text, and the sentence words it covers."""
+
+    text: str
+    glued_before: bool
+    glued_after: bool
+    at: int
+    words: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Shielded:
+    """A sentence as the model sees it (``text``: asides taken out) and how to put them back.
+
+    Asides are what no model can translate and small ones drop: emoji, symbols, bidi marks,
+    runs in another script, markup shown as text, credits. The model never sees them (it
+    would only be led astray: a tiny model turns a sentence with an emoji into another
+    sentence); ``restore`` puts each one back where it was, beside the target words aligned
+    with its neighbour, as a separate word or glued to it as in the source. At the start or
+    the end of a sentence no alignment is needed; in the middle, with no alignment, an aside
+    goes to its proportional position (never lost).
+    """
+
+    sentence: str
+    text: str
+    asides: tuple[_Aside, ...] = ()
+    #: Sentence word indices of each word of ``text`` (a word may span an aside: ``ferme 🎉.``).
+    word_map: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def needs_alignment(self) -> bool:
+        """Whether an aside sits between words (placing it uses the word alignment)."""
+        return any(0 < aside.at < len(self.text) for aside in self.asides)
+
+    def restore(self, translation: AlignedTranslation) -> AlignedTranslation:
+        """The translation of ``text`` as one of ``sentence``: asides back, alignment mapped."""
+        if not self.asides:
+            return translation
+        return _Restorer(self, translation).result()
+
+
+def _aside_spans(sentence: str, language: str) -> list[tuple[int, int]]:
+    """Merged ``(start, end)`` of the asides of ``sentence``; one inside a word is left alone."""
+    found = sorted(
+        [m.span() for m in _ASIDES.finditer(sentence)]
+        + [m.span() for m in _foreign_runs(language).finditer(sentence)]
+    )
+    spans: list[tuple[int, int]] = []
+    for start, end in found:
+        if spans and (start <= spans[-1][1] or sentence[spans[-1][1] : start].isspace()):
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return [
+        (start, end)
+        for start, end in spans
+        if not (sentence[start - 1 : start].isalnum() and sentence[end : end + 1].isalnum())
+    ]
+
+
+def _cut(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """What goes with the aside at ``[start, end)``: the space before it when it stands apart
+    (or before closing punctuation: ``ferme 🎉.``), the space after it at the very start, or
+    none when it is glued to a word (``camp🎉 de``, a bidi mark around ``Gao``)."""
+    after = sentence[end : end + 1]
+    if sentence[start - 1 : start] == " " and (after in ("", " ") or after in _CLOSING_CHARS):
+        return start - 1, end
+    if start == 0 and after == " ":
+        return start, end + 1
+    return start, end
+
+
+@lru_cache(maxsize=4096)
+def shield(sentence: str, language: str) -> Shielded:
+    """``sentence`` (words joined by single spaces) without its asides, for a model of
+    ``language``. An aside goes with the space before it (else the one after), so the text
+    left is spaced as the sentence was (``ferme 🎉.`` -> ``ferme.``)."""
+    spans = _aside_spans(sentence, language)
+    if not spans:
+        return Shielded(sentence, sentence)
+    kept: list[int] = []  # sentence index of each character of the model's text
+    edges: list[tuple[int, int, int]] = []  # (start, end, characters kept before)
+    position = 0
+    for start, end in spans:
+        cut_start, cut_end = _cut(sentence, start, end)
+        kept.extend(range(position, max(position, cut_start)))
+        edges.append((start, end, len(kept)))
+        position = max(position, cut_end)
+    kept.extend(range(position, len(sentence)))
+    text = "".join(sentence[i] for i in kept)
+    word_of = [0] * (len(sentence) + 1)
+    for index, match in enumerate(_WORDS.finditer(sentence)):
+        for i in range(match.start(), match.end()):
+            word_of[i] = index
+    word_map = tuple(
+        tuple(sorted({word_of[kept[i]] for i in range(m.start(), m.end())}))
+        for m in _WORDS.finditer(text)
+    )
+    asides = tuple(
+        _Aside(
+            sentence[start:end],
+            start > 0 and sentence[start - 1] != " ",
+            end < len(sentence) and sentence[end] != " ",
+            at,
+            tuple(sorted({word_of[i] for i in range(start, end) if sentence[i] != " "})),
+        )
+        for start, end, at in edges
+    )
+    return Shielded(sentence, text, asides, word_map)
+
+
+class _Restorer:
+    """Builds a shielded sentence's translation with its asides put back."""
+
+    def __init__(self, shielded: Shielded, translation: AlignedTranslation) -> None:
+        self.shielded = shielded
+        self.slots = translation.text.split()
+        self.alignment = translation.alignment
+        self.words = len(_WORDS.findall(shielded.text))
+        # Per target slot: text glued inside its punctuation and after it, asides as words
+        # before and after it.
+        self.prefix = [""] * len(self.slots)
+        self.suffix = [""] * len(self.slots)
+        self.tail = [""] * len(self.slots)
+        self.before: list[list[_Aside]] = [[] for _ in self.slots]
+        self.after: list[list[_Aside]] = [[] for _ in self.slots]
+        self.start: list[_Aside] = []
+        self.end: list[_Aside] = []
+
+    def aligned(self, word: int) -> list[int]:
+        return sorted({t for s, t in self.alignment if s == word and 0 <= t < len(self.slots)})
+
+    def place(self, aside: _Aside) -> None:
+        """Where ``aside`` goes: at an end, or beside the target words of its neighbour."""
+        text, at = self.shielded.text, aside.at
+        if not self.slots or at >= len(text):
+            self.end.append(aside)
+        elif at == 0:
+            self.start.append(aside)
+        elif text[at] != " " and not _WORD_CHAR.search(text, at):  # ``décembre 🎉.``
+            self.suffix[-1] += ("" if aside.glued_before else " ") + aside.text
+        elif text[at - 1] == " ":  # just before a word: beside that word's first target
+            word = text.count(" ", 0, at)
+            targets = self.aligned(word)
+            if not targets:
+                self.proportional(aside, word)
+            elif aside.glued_after:
+                self.prefix[targets[0]] += aside.text
+            else:
+                self.before[targets[0]].append(aside)
+        else:  # just after a word, or inside it (before its punctuation: ``ferme 🎉.``)
+            word = text.count(" ", 0, at)
+            inside = text[at] != " "
+            targets = self.aligned(word)
+            if not targets:
+                self.proportional(aside, word + 1)
+            elif inside:
+                gap = "" if aside.glued_before else " "
+                self.suffix[targets[-1]] += gap + aside.text + ("" if aside.glued_after else " ")
+            elif aside.glued_before:
+                self.tail[targets[-1]] += aside.text
+            else:
+                self.after[targets[-1]].append(aside)
+
+    def proportional(self, aside: _Aside, word: int) -> None:
+        slot = word * len(self.slots) // max(1, self.words)
+        (self.before[slot] if slot < len(self.slots) else self.end).append(aside)
+
+    def result(self) -> AlignedTranslation:
+        for aside in self.shielded.asides:
+            self.place(aside)
+        out: list[str] = []
+        pairs: list[tuple[int, int]] = []
+
+        def add(aside: _Aside, glued: bool) -> None:
+            parts = aside.text.split()
+            for k, part in enumerate(parts):
+                if glued and out and k == 0:
+                    out[-1] += part
+                    continue
+                same = len(parts) == len(aside.words)
+                covered = aside.words[k : k + 1] if same else aside.words
+                pairs.extend((s, len(out)) for s in covered)
+                out.append(part)
+
+        for aside in self.start:
+            add(aside, False)
+        glue_start = bool(self.start and self.start[-1].glued_after and self.slots)
+        index: dict[int, int] = {}
+        for t, slot in enumerate(self.slots):
+            for aside in self.before[t]:
+                add(aside, False)
+            index[t] = len(out)
+            edged = _with_edges(self.prefix[t], slot, self.suffix[t].rstrip()) + self.tail[t]
+            words = edged.split()
+            if glue_start and t == 0:
+                out[-1] += words.pop(0) if words else ""
+                index[t] -= 1
+            out.extend(words)
+            for aside in self.after[t]:
+                add(aside, False)
+        for aside in self.end:
+            add(aside, aside.glued_before)
+        word_map = self.shielded.word_map
+        for s, t in self.alignment:
+            if 0 <= s < len(word_map) and t in index:
+                pairs.extend((w, index[t]) for w in word_map[s])
+        ordered = sorted(set(pairs), key=lambda pair: (pair[1], pair[0]))
+        return AlignedTranslation(" ".join(out), tuple(ordered))
+
+
+def _with_edges(prefix: str, slot: str, suffix: str) -> str:
+    """``slot`` with ``prefix`` after its opening and ``suffix`` before its closing punctuation."""
+    if not prefix and not suffix:
+        return slot
+    lead = _match_text(OPENING, slot)
+    trail = _match_text(CLOSING, slot[len(lead) :])
+    core = slot[len(lead) : len(slot) - len(trail)]
+    return lead + prefix + core + suffix + trail
+
+
 _LETTER = re.compile(r"[^\W\d_]")
+_WORD_CHAR = re.compile(r"\w")
 #: Opening and closing punctuation around a word (quotes, brackets, full stops), which stays
 #: outside whatever is written into or around that word (a term, an inline element).
 OPENING = re.compile("^[\"'«\u201c\u2018(\\[{¿¡]+")
@@ -117,29 +408,50 @@ def term_pattern(term: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){body}(?!\w)", flags)
 
 
+@lru_cache(maxsize=8192)
+def _source_tokens(sentence: str) -> tuple[re.Match[str], ...]:
+    """The protected tokens of a source sentence. In a sentence of several capitalised words
+    and no lower-case letter (an all-caps headline) they are words to translate, not
+    acronyms. Cached: the pipeline asks for each sentence several times (model text, kept
+    text, enforcement)."""
+    matches = tuple(_TOKENS.finditer(sentence))
+    acronyms = [match for match in matches if ACRONYM.fullmatch(match.group())]
+    if len(acronyms) > 1 and _LOWER.search(sentence) is None:
+        return tuple(match for match in matches if match not in acronyms)
+    return matches
+
+
 def protected_tokens(text: str) -> list[str]:
-    """The URLs, addresses, mentions, hashtags and numbers of ``text``, in order."""
+    """The URLs, addresses, mentions, hashtags, numbers and acronyms of ``text``, in order."""
     return _PROTECTED.findall(text)
 
 
+@lru_cache(maxsize=8192)
 def has_words_to_translate(sentence: str) -> bool:
-    """Whether a letter is left once protected tokens are taken out of ``sentence``.
+    """Whether a letter is left once protected tokens and asides are taken out of ``sentence``.
 
-    A sentence that is only hashtags, mentions, URLs, addresses, numbers and punctuation
-    (``#Tombouctou``, ``28/12 @minusma``) has nothing for a model to translate, and a small
-    model handed one invents a sentence around it: such a sentence is kept as written.
+    A sentence that is only hashtags, mentions, URLs, addresses, numbers, acronyms, asides
+    (emoji, a credit) and punctuation (``#Tombouctou``, ``28/12 @minusma``, ``UNICEF 🎉``) has
+    nothing for a model to translate, and a small model handed one invents a sentence around
+    it: such a sentence is kept as written. (Runs in another script are told apart only once
+    the sentence's language is known: ``shield``.)
     """
-    return _LETTER.search(_PROTECTED.sub(" ", sentence)) is not None
+    left = _ASIDES.sub(" ", sentence)
+    for match in reversed(_source_tokens(left)):
+        left = left[: match.start()] + " " + left[match.end() :]
+    return _LETTER.search(left) is not None
 
 
 def needs_alignment(sentence: str, glossary: Glossary | None) -> bool:
     """Whether enforcing ``sentence``'s translation may use the word alignment: it has a
     protected token (restored where it went) or a glossary term (replaced where it went).
+    ``sentence`` is what the model sees (``Shielded.text``); an aside inside it asks for an
+    alignment too (``Shielded.needs_alignment``).
 
     Most sentences have neither, and asking the model for attention and aligning words costs
     about as much as the rest of the pipeline's work on a sentence.
     """
-    if _TOKENS.search(sentence):
+    if _source_tokens(sentence):
         return True
     return glossary is not None and any(old.search(sentence) for old, _ in glossary.rules)
 
@@ -173,7 +485,7 @@ class _Target:
         #: Number formats of the source and target languages, when known.
         self.formats = formats
         #: Protected tokens of the source, where they are.
-        self.token_matches = list(_TOKENS.finditer(source))
+        self.token_matches = list(_source_tokens(source))
         #: A slot holding one of these is never written over.
         self.tokens = frozenset(match.group() for match in self.token_matches)
         #: Slots an earlier rule wrote (a restored token, a glossary term): their source word.
@@ -192,9 +504,17 @@ class _Target:
             return False
         return any(f is not None and f.value(target_token) == value for f in self.formats)
 
+    def counterpart(self, source_token: str, target_token: str) -> bool:
+        """Whether ``target_token`` may stand for ``source_token`` though written otherwise:
+        the same number in another format, or an acronym for an acronym (``ONU`` is the
+        French for ``UN``: the model translated it rather than lost it)."""
+        if ACRONYM.fullmatch(source_token):
+            return ACRONYM.fullmatch(target_token) is not None
+        return self.same_number(source_token, target_token)
+
     def missing_tokens(self) -> list[re.Match[str]]:
         """Source tokens with no counterpart in the translation: the same text is looked for
-        first, then the same number in another format; each target token counts once."""
+        first, then a counterpart (``counterpart``); each target token counts once."""
         if not self.token_matches:
             return []
         found = _TOKENS.findall(" ".join(slot for slot in self.slots if slot))
@@ -206,7 +526,7 @@ class _Target:
                 unmatched.append(match)
         missing = []
         for match in unmatched:
-            same = next((t for t in found if self.same_number(match.group(), t)), None)
+            same = next((t for t in found if self.counterpart(match.group(), t)), None)
             if same is None:
                 missing.append(match)
             else:
@@ -230,19 +550,35 @@ class _Target:
     def text_of(self, run: Sequence[int]) -> str:
         return " ".join(self.slots[t] for t in run if self.slots[t])
 
-    def _spared(self, t: int, old: re.Pattern[str]) -> bool:
+    def _spared(self, t: int, old: re.Pattern[str], new: str, counterparts: bool) -> bool:
         """Whether slot ``t`` must not be written over: it holds an earlier rule's output or a
-        protected token of the source, and not the text ``old`` that is being replaced."""
+        protected token of the source (or, for a restored token, another token's counterpart:
+        ``ONU`` for ``UN``), and not the text ``old`` that is being replaced. A glossary term
+        does write over a counterpart: the glossary says what the term must be."""
         slot = self.slots[t]
+        if counterparts and new in _TOKENS.findall(slot):
+            return True  # a copy of the token being restored, for another occurrence
         if not slot or old.search(slot):
             return False
-        return t in self.written or any(m in self.tokens for m in _PROTECTED.findall(slot))
+        return t in self.written or any(
+            m in self.tokens
+            or (counterparts and any(self.counterpart(token, m) for token in self.tokens))
+            for m in _PROTECTED.findall(slot)
+        )
 
-    def write(self, run: Sequence[int], old: re.Pattern[str], new: str, word: int) -> None:
+    def write(
+        self,
+        run: Sequence[int],
+        old: re.Pattern[str],
+        new: str,
+        word: int,
+        *,
+        counterparts: bool = False,
+    ) -> None:
         """Write ``new`` (for source word ``word``) over the longest part of ``run`` that spares
         other tokens and terms (a fallback position can land on a restored URL); with none, put
         it beside the run's first word, in source order, inside the punctuation around it."""
-        free = _longest_run([t for t in run if not self._spared(t, old)])
+        free = _longest_run([t for t in run if not self._spared(t, old, new, counterparts)])
         if free:
             self.replace(free, old, new)
         else:
@@ -301,6 +637,24 @@ def _match_text(pattern: re.Pattern[str], text: str) -> str:
     return match.group() if match else ""
 
 
+def _localise_numbers(target: _Target) -> None:
+    """Write in the target language's form every source number the translation copied as
+    written where the target language reads it as another number (``5,100`` -> ``5 100`` in
+    French, where ``5,100`` is 5.1); the value never changes, other numbers stay as written."""
+    source, wanted = target.formats
+    if source is None or wanted is None:
+        return
+    for match in target.token_matches:
+        localised = wanted.localised(match.group(), source)
+        if localised is None:
+            continue
+        pattern = re.compile(rf"(?<![\w.,]){re.escape(match.group())}(?![\w]|[.,]\d)")
+        for t, slot in enumerate(target.slots):
+            if pattern.search(slot):
+                target.slots[t] = pattern.sub(localised, slot, count=1)
+                break
+
+
 def _restore_protected(target: _Target) -> list[str]:
     """Put back every protected token the model lost; return what could not be restored.
 
@@ -315,8 +669,9 @@ def _restore_protected(target: _Target) -> list[str]:
         if not run:
             problems.append(f"protected {token!r} lost in the translation of {target.source!r}")
             continue
-        if token not in _TOKENS.findall(target.text_of(run)):
-            target.write(run, _loose_pattern(token), token, first)
+        # A copy already in the run belongs to another occurrence (``2023 2023``): the token
+        # is missing all the same, and ``write`` spares that copy.
+        target.write(run, _loose_pattern(token), token, first, counterparts=True)
     return problems
 
 
@@ -355,11 +710,13 @@ def enforce(
     ``languages`` (source, target) lets numbers match in either language's format; without
     it a number must come out exactly as written.
     """
-    if not (glossary and glossary.rules) and not _TOKENS.search(source):
+    if not (glossary and glossary.rules) and not _source_tokens(source):
         return Enforced(tuple(translation.text.split()))  # nothing to enforce (most sentences)
     formats = (number_format(languages[0]), number_format(languages[1])) if languages else None
     target = _Target(source, translation, formats or (None, None))
     problems = _restore_protected(target)
+    if not problems:
+        _localise_numbers(target)
     if not problems and glossary is not None:
         _apply_terms(target, glossary)
     return Enforced(tuple(target.slots), tuple(problems))

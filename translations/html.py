@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import html as html_escape
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -72,9 +73,36 @@ def _rebuild_segment(segment: Segment, target: Target) -> None:
 
 
 def parse_fragment(markup: str) -> HtmlElement:
-    """An HTML fragment as the children (and text) of a ``<div>``."""
+    """An HTML fragment as the children (and text) of a ``<div>``.
+
+    libxml2's HTML parser predates ``<source>`` and ``<track>``: it reads what follows one as
+    its content (``<video><source src=…>Texte.</video>`` puts "Texte." inside the source).
+    Such content is moved back after the void element, where the browser has it.
+    """
     root: HtmlElement = lxml.html.fragment_fromstring(markup, create_parent="div")
+    for element in list(root.iter(*_VOID)):
+        _hoist(element)
     return root
+
+
+def _hoist(element: HtmlElement) -> None:
+    """Move the content of a void ``element`` right after it."""
+    parent = element.getparent()
+    if parent is None or (element.text is None and len(element) == 0):
+        return
+    index = parent.index(element)
+    children = list(element)
+    last_tail = children[-1].tail if children else None
+    text = (element.text or "") if not children else None
+    tail = element.tail
+    for offset, child in enumerate(children, start=1):
+        parent.insert(index + offset, child)
+    if children:
+        element.tail = (element.text or "") or None
+        children[-1].tail = (last_tail or "") + (tail or "") or None
+    else:
+        element.tail = (text or "") + (tail or "") or None
+    element.text = None
 
 
 #: Elements that never have content or an end tag.
@@ -98,15 +126,34 @@ _VOID = frozenset(
 )
 
 
+#: Void elements libxml2 does not know as such: it would write ``<source ...></source>``.
+_UNKNOWN_VOID = frozenset(["source", "track"])
+_VOID_MARK = "data-lingofeed-void"
+_MARKED = re.compile(rf'<param {_VOID_MARK}="(source|track)"')
+
+
 def serialise_fragment(root: HtmlElement) -> str:
     """The fragment's markup. Sets an empty text on empty elements so that libxml2 writes their
-    end tag (it writes ``<li></li>x`` as ``<li>x``, which puts ``x`` inside the item)."""
+    end tag (it writes ``<li></li>x`` as ``<li>x``, which puts ``x`` inside the item), and
+    writes ``<source>`` and ``<track>`` without one, as the void elements they are."""
+    renamed = []
     for element in root.iterdescendants():
         empty = element.text is None and len(element) == 0
         if empty and isinstance(element.tag, str) and element.tag not in _VOID:
             element.text = ""
+        elif element.tag in _UNKNOWN_VOID:
+            renamed.append((element, element.tag, dict(element.attrib)))
+            element.attrib.clear()
+            element.set(_VOID_MARK, element.tag)
+            element.attrib.update(renamed[-1][2])
+            element.tag = "param"  # a void element libxml2 knows: written without end tag
     head = html_escape.escape(root.text or "", quote=False)
-    return head + "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+    body = "".join(lxml.html.tostring(child, encoding="unicode") for child in root)
+    for element, tag, attributes in renamed:
+        element.tag = tag
+        element.attrib.clear()
+        element.attrib.update(attributes)
+    return head + _MARKED.sub(r"<\1", body)
 
 
 class HtmlJob:

@@ -34,6 +34,8 @@ class Tag:
     end: int = 0
     trim_leading: bool = False
     trim_trailing: bool = False
+    #: The words it wraps, as written inside it (``UNICEF`` of ``L'<abbr>UNICEF</abbr>``).
+    words: tuple[str, ...] = ()
 
 
 class Target:
@@ -85,8 +87,10 @@ class Target:
     def candidate(self, tag: Tag, words: Sequence[str]) -> tuple[int, int]:
         """Slots for the tag's source words: aligned, else copied, else proportional.
 
-        An opaque element replaces the slots it gets, so it takes only the longest contiguous
-        run of aligned slots; a transparent one may wrap a stray word but never loses one.
+        An element never grows over a slot aligned to words outside it: it takes the longest
+        contiguous run of slots aligned only to its words (an opaque one replaces them). A
+        copy of its own text among its aligned slots wins over attention (``UNICEF`` in
+        "UNICEF supports the schools", all aligned to ``L'UNICEF``).
         """
         start, end = tag.start, tag.end
         if start == end:
@@ -95,9 +99,12 @@ class Target:
         aligned = sorted({t for s, t in self.alignment if start <= s < end})
         if tag.opaque:
             return self._own_run(start, end, aligned, words)
+        copy_at = self._copy_of(tag.words or words[start:end])
         if aligned:
-            return aligned[0], aligned[-1] + 1
-        copy_at = self._copy_of(words[start:end])
+            if copy_at is not None and aligned[0] <= copy_at[0] < aligned[-1] + 1:
+                return copy_at
+            mixed = {t for s, t in self.alignment if not start <= s < end}
+            return _first_longest_run([t for t in aligned if t not in mixed] or aligned)
         if copy_at is not None:
             return copy_at
         first = self.proportional(start)
@@ -111,9 +118,7 @@ class Target:
         mixed = {t for s, t in self.alignment if not start <= s < end}
         own = [t for t in aligned if t not in mixed]
         if own:
-            pairs = itertools.groupby(enumerate(own), lambda pair: pair[1] - pair[0])
-            longest = max(([t for _, t in run] for _, run in pairs), key=len)
-            return longest[0], longest[-1] + 1
+            return _first_longest_run(own)
         copy_at = self._copy_of(words[start:end])
         if copy_at is not None:
             return copy_at
@@ -121,12 +126,28 @@ class Target:
         return point, point
 
     def _copy_of(self, words: Sequence[str]) -> tuple[int, int] | None:
+        """Slots holding ``words`` as written (an elided article before the first one, as in
+        the French ``L'UNICEF``, may stay in its slot)."""
         wanted = [_core(word) for word in words]
         cores = [_core(slot) for slot in self.slots]
         for t in range(len(cores) - len(wanted) + 1):
-            if cores[t : t + len(wanted)] == wanted:
+            found = cores[t : t + len(wanted)]
+            if found and found[0] != wanted[0]:
+                found[0] = _ELISION.sub("", found[0], count=1)
+            if found == wanted:
                 return t, t + len(wanted)
         return None
+
+
+def _first_longest_run(slots: Sequence[int]) -> tuple[int, int]:
+    """The longest run of consecutive slots in sorted ``slots`` (the first on a tie)."""
+    pairs = itertools.groupby(enumerate(slots), lambda pair: pair[1] - pair[0])
+    longest = max(([t for _, t in run] for _, run in pairs), key=len)
+    return longest[0], longest[-1] + 1
+
+
+#: An elided article or pronoun glued before a word (``l'``, ``d'``, ``qu'``).
+_ELISION = re.compile(r"^[^\W\d_]{1,3}['\u2019](?=\w)")
 
 
 def _core(word: str) -> str:
@@ -216,9 +237,10 @@ class _Emitter:
             self._text(items, lead)
             self.slots[start] = self.slots[start][len(lead) :]
             self.need_space = self.need_space and not lead
+        last = max((t for t in range(start, end) if self.slots[t]), default=end - 1)
         if start < end and tag.trim_trailing:
-            suffix = _match(CLOSING, self.slots[end - 1])
-            self.slots[end - 1] = self.slots[end - 1][: len(self.slots[end - 1]) - len(suffix)]
+            suffix = _match(CLOSING, self.slots[last])
+            self.slots[last] = self.slots[last][: len(self.slots[last]) - len(suffix)]
         if self.need_space:
             items.append(" ")
         self.need_space = False

@@ -1,5 +1,6 @@
 """Numbers compared by value across locale formats: ``12,000`` (en) is ``12 000`` (fr) is
-``12.000`` (de); ``3.5`` is ``3,5``.
+``12.000`` (de); ``3.5`` is ``3,5``; and a number rewritten for a language that would misread
+it (``NumberFormat.localised``: the English ``5,100`` is ``5 100`` in French, not 5.1).
 
 Why: protected-token enforcement checks that every number of a source sentence is in its
 translation. A model that rightly writes the French ``Plus de 12 000`` for ``More than
@@ -29,10 +30,12 @@ NUMBER_GROUPED = r"(?<![\w.,])\d{1,3}(?:[ \u00a0\u202f'\u2019]\d{3})+(?:[.,]\d+)
 
 @dataclass(frozen=True)
 class NumberFormat:
-    """How one language writes numbers: its decimal mark and the marks that group digits."""
+    """How one language writes numbers: its decimal mark and the marks that group digits
+    (``group`` is the one it writes, babel's: a narrow no-break space in French)."""
 
     decimal: str
     groups: frozenset[str]
+    group: str = ","
 
     def value(self, text: str) -> Decimal | None:
         """The number ``text`` means in this format, or None when it is not one."""
@@ -47,6 +50,22 @@ class NumberFormat:
         ):
             return None
         return Decimal("".join(groups) + ("." + fraction if mark else ""))
+
+    def localised(self, text: str, source: NumberFormat) -> str | None:
+        """``text``, a number written in ``source``'s format, written in this one when this
+        format would read it as another number (the English ``5,100`` is 5.1 in French);
+        None when it reads the same here, or as no number at all (then it is clear as it is).
+        The digits stay as written: grouped in threes if they were, fraction untouched."""
+        value = source.value(text)
+        if value is None or self.value(text) in (None, value):
+            return None
+        whole, mark, fraction = text.partition(source.decimal)
+        digits = re.sub(r"\D", "", whole)
+        if len(digits) != len(whole):  # it was grouped
+            head = len(digits) % 3 or 3
+            parts = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
+            digits = self.group.join(parts)
+        return digits + (self.decimal + fraction if mark else "")
 
 
 @lru_cache(maxsize=64)
@@ -63,4 +82,4 @@ def number_format(language: str) -> NumberFormat | None:
     groups = {get_group_symbol(locale), *_SPACES, "'", "\u2019"} - {decimal}
     if decimal == ",":
         groups.add(".")
-    return NumberFormat(decimal, frozenset(groups))
+    return NumberFormat(decimal, frozenset(groups), get_group_symbol(locale))

@@ -34,7 +34,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lingofeed.translations.errors import TranslationError
-from lingofeed.translations.glossary import Glossary, has_words_to_translate, needs_alignment
+from lingofeed.translations.glossary import (
+    Glossary,
+    Shielded,
+    has_words_to_translate,
+    needs_alignment,
+    shield,
+)
 from lingofeed.translations.html import HtmlJob, Rebuilt, Rendering, TextJob, extract, extract_text
 from lingofeed.translations.langdetect import (
     DetectionSettings,
@@ -83,6 +89,8 @@ class _Prepared:
     language: str
     jobs: Mapping[str, HtmlJob | TextJob]
     unit_languages: Mapping[str, str]
+    #: Each of those units as its model sees it (asides taken out: ``glossary.shield``).
+    shielded: Mapping[str, Shielded]
     #: Units with an inline element in them (their translation needs a word alignment).
     tagged: frozenset[str]
 
@@ -173,16 +181,23 @@ class TranslationPipeline:
         ]
         segments = [(u, lang) for (_, lang, _), some in zip(read, units, strict=True) for u in some]
         languages = iter(detector.detect_many(segments))
-        return [
-            _Prepared(
-                document,
-                language,
-                jobs,
-                {unit: next(languages) for unit in some},
-                frozenset().union(*(job.tagged for job in jobs.values())),
+        prepared = []
+        for (document, language, jobs), some in zip(read, units, strict=True):
+            detected = {unit: next(languages) for unit in some}
+            # A run in another script tells apart only once the language is known.
+            shielded = {unit: shield(unit, lang) for unit, lang in detected.items()}
+            kept = {u for u, s in shielded.items() if not has_words_to_translate(s.text)}
+            prepared.append(
+                _Prepared(
+                    document,
+                    language,
+                    jobs,
+                    {unit: lang for unit, lang in detected.items() if unit not in kept},
+                    shielded,
+                    frozenset().union(*(job.tagged for job in jobs.values())),
+                )
             )
-            for (document, language, jobs), some in zip(read, units, strict=True)
-        ]
+        return prepared
 
     def translate(
         self, documents: Sequence[Document], targets: Sequence[str]
@@ -199,8 +214,13 @@ class TranslationPipeline:
                     if _same_language(src, tgt):
                         continue
                     glossary = self._glossaries.get((src, tgt))
-                    need = unit in item.tagged or needs_alignment(unit, glossary)
-                    wanted.setdefault((src, tgt), []).append((unit, need))
+                    shielded = item.shielded[unit]
+                    need = (
+                        unit in item.tagged
+                        or shielded.needs_alignment
+                        or needs_alignment(shielded.text, glossary)
+                    )
+                    wanted.setdefault((src, tgt), []).append((shielded.text, need))
         if self._deduplicate:
             wanted = {pair: _distinct(units) for pair, units in wanted.items()}
         done, failures, counts = self._translate_pairs(wanted)
@@ -310,11 +330,14 @@ class TranslationPipeline:
                 if unit not in item.unit_languages:  # nothing in it for a model
                     renderings[unit] = Rendering.kept(unit, glossary)
                     continue
-                translation = done.get((unit, src, tgt))
+                shielded = item.shielded[unit]
+                translation = done.get((shielded.text, src, tgt))
                 if translation is None:
                     failed.add((src, tgt))
                     continue
-                renderings[unit] = Rendering(translation, glossary, languages=(src, tgt))
+                renderings[unit] = Rendering(
+                    shielded.restore(translation), glossary, languages=(src, tgt)
+                )
             rebuilt: Rebuilt = job.rebuild(renderings)
             fields[name] = rebuilt.text
             machine_translated = machine_translated or rebuilt.translated

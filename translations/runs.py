@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from lingofeed.translations.glossary import Glossary, enforce
+from lingofeed.translations.glossary import CLOSING, OPENING, Glossary, enforce
 from lingofeed.translations.inline import Tag, Target
 from lingofeed.translations.segment import sentence_spans
 from lingofeed.translations.types import AlignedTranslation
@@ -106,9 +106,11 @@ class Run:
             covered = text[cs:ce].strip()
             if inside and covered:
                 tag.start, tag.end = inside[0], inside[-1] + 1
-                # Punctuation the element did not wrap in the source stays outside it.
-                tag.trim_leading = covered[0].isalnum()
-                tag.trim_trailing = covered[-1].isalnum()
+                tag.words = tuple(covered.split())
+                # Punctuation the element did not wrap in the source stays outside it (a
+                # link whose text is a URL ending in ``/`` does not take the full stop).
+                tag.trim_leading = OPENING.match(covered) is None
+                tag.trim_trailing = CLOSING.search(covered) is None
             else:
                 tag.start = tag.end = sum(1 for s, _ in spans if s < cs)
         cuts = sentence_spans(text, lang)
