@@ -149,33 +149,32 @@ class FeedSettings:
         """Feed description: configured, or the title (RSS requires one)."""
         return self.meta.get(language, LanguageMeta()).description or self.title(language)
 
-    def notice_html(self, entry: LocalizedEntry) -> str | None:
-        """The per-entry machine-translation notice as an HTML paragraph, or None if not needed.
 
-        An article written in the feed's language with a few translated passages gets the
-        partial notice: "translated from English" on an English original would be untrue.
-        """
-        if not entry.machine_translated:
-            return None
-        meta = self.meta.get(entry.language, LanguageMeta())
-        template, defaults = (
-            (meta.notice_partial, _DEFAULT_NOTICE_PARTIAL)
-            if entry.partly_translated
-            else (meta.notice, _DEFAULT_NOTICE)
-        )
-        if template is None:
-            template = defaults.get(entry.language.split("-")[0], defaults["en"])
-        original = entry.original_language
-        name = language_name(original, entry.language) if original else "?"
-        if not entry.link:
-            template = without_link(template)
-        link = (
-            f'<a href="{html.escape(entry.link)}">{html.escape(entry.link)}</a>'
-            if entry.link
-            else ""
-        )
-        text = html.escape(template).replace("{language}", html.escape(name))
-        return f'<p class="lingofeed-notice">{text.replace("{link}", link)}</p>'
+def notice_html(settings: FeedSettings, entry: LocalizedEntry) -> str | None:
+    """The per-entry machine-translation notice as an HTML paragraph, or None if not needed.
+
+    An article written in the feed's language with a few translated passages gets the
+    partial notice: "translated from English" on an English original would be untrue.
+    """
+    if not entry.machine_translated:
+        return None
+    meta = settings.meta.get(entry.language, LanguageMeta())
+    template, defaults = (
+        (meta.notice_partial, _DEFAULT_NOTICE_PARTIAL)
+        if entry.partly_translated
+        else (meta.notice, _DEFAULT_NOTICE)
+    )
+    if template is None:
+        template = defaults.get(entry.language.split("-")[0], defaults["en"])
+    original = entry.original_language
+    name = language_name(original, entry.language) if original else "?"
+    if not entry.link:
+        template = without_link(template)
+    link = (
+        f'<a href="{html.escape(entry.link)}">{html.escape(entry.link)}</a>' if entry.link else ""
+    )
+    text = html.escape(template).replace("{language}", html.escape(name))
+    return f'<p class="lingofeed-notice">{text.replace("{link}", link)}</p>'
 
 
 def without_link(template: str) -> str:

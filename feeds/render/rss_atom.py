@@ -31,6 +31,7 @@ from lingofeed.feeds.render.meta import (
     feed_updated,
     media_type,
     normalize_language,
+    notice_html,
 )
 from lingofeed.feeds.types import LocalizedEntry
 
@@ -228,7 +229,7 @@ def _add_entry(
 def entry_body(settings: FeedSettings, entry: LocalizedEntry) -> str:
     """The HTML body a reader shows: content (or summary, or title) plus the notice."""
     body = entry.content or entry.summary or ""
-    notice = settings.notice_html(entry)
+    notice = notice_html(settings, entry)
     if notice:
         body = f"{body}\n{notice}" if body else notice
     return body or "<p></p>"
