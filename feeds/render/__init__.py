@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from lingofeed.feeds.render.json_feed import render_json_feed
-from lingofeed.feeds.render.meta import (
+from lingofeed.feeds.render.pages import render_index, render_opml
+from lingofeed.feeds.render.rss_atom import FeedDocument, render_atom, render_rss
+from lingofeed.feeds.render.settings import (
     ATOM_FILE,
     INDEX_FILE,
     JSON_FILE,
@@ -33,8 +35,6 @@ from lingofeed.feeds.render.meta import (
     normalize_language,
     xml_safe,
 )
-from lingofeed.feeds.render.pages import render_index, render_opml
-from lingofeed.feeds.render.rss_atom import FeedDocument, render_atom, render_rss
 from lingofeed.feeds.types import LocalizedEntry
 
 __all__ = [

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lingofeed.feeds.render.meta import (
+from lingofeed.feeds.render.rss_atom import entry_body
+from lingofeed.feeds.render.settings import (
     JSON_FILE,
     MARKER_TERM,
     FeedSettings,
@@ -18,7 +19,6 @@ from lingofeed.feeds.render.meta import (
     entry_updated,
     normalize_language,
 )
-from lingofeed.feeds.render.rss_atom import entry_body
 from lingofeed.feeds.sanitize import plain_text
 from lingofeed.feeds.types import LocalizedEntry
 

@@ -18,7 +18,7 @@ from lxml import etree
 from lxml.html import builder as E
 from lxml.html import tostring
 
-from lingofeed.feeds.render.meta import (
+from lingofeed.feeds.render.settings import (
     ATOM_FILE,
     JSON_FILE,
     MIME_ATOM,

@@ -17,7 +17,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from lingofeed.feeds.render.meta import (
+from lingofeed.feeds.render.settings import (
     MARKER_SCHEME,
     MARKER_TERM,
     MIME_ATOM,
