@@ -24,7 +24,8 @@ from lingofeed.feeds.ingest.files import load_directory
 from lingofeed.feeds.ingest.parse import parse_feed
 from lingofeed.feeds.publish.atomic import PublishError, publish
 from lingofeed.feeds.render import render_site
-from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta, RenderError
+from lingofeed.feeds.render.errors import RenderError
+from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta
 from lingofeed.feeds.store import SourceState, StorageType
 from lingofeed.feeds.types import EntryData, Source
 from lingofeed.scheduler.events import event
