@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from lingofeed.feeds.errors import FetchError, SourceError, StorageError
 from lingofeed.feeds.ingest.fetch import Fetcher
@@ -245,7 +246,9 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
 def _publish(ctx: CycleContext, source_id: str) -> int:
     """Render all languages from the store and write what changed; a failure keeps old files."""
     try:
-        written = publish_site(ctx)
+        written = publish_site(
+            ctx.storage, feed_settings(ctx.settings), ctx.settings.output.directory
+        )
     except (OSError, StorageError, PublishError, RenderError) as exc:
         log.error(event("publish-failed", source=source_id, error=exc))
         return 0
@@ -269,16 +272,13 @@ def feed_settings(settings: Settings) -> FeedSettings:
     )
 
 
-def publish_site(ctx: CycleContext) -> int:
+def publish_site(storage: StorageType, rendering: FeedSettings, directory: Path) -> int:
     """Render every language from the store and write the files whose bytes changed.
 
     Items that vanished upstream stay until the retention window deletes them: a feed is a
     history readers page back through, and most "vanished" items merely fell off the end of
     upstream's newest-N list (docs/operating.md, "Retention").
     """
-    rendering = feed_settings(ctx.settings)
-    entries = {
-        code: ctx.storage.get_localized(code, include_gone=True) for code in rendering.languages
-    }
-    result = publish(ctx.settings.output.directory, render_site(rendering, entries))
+    entries = {code: storage.get_localized(code, include_gone=True) for code in rendering.languages}
+    result = publish(directory, render_site(rendering, entries))
     return len(result.changed)
