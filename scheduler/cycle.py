@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from lingofeed.feeds.errors import FetchError, SourceError, StorageError
 from lingofeed.feeds.ingest.fetch import Fetcher
 from lingofeed.feeds.ingest.files import load_directory
 from lingofeed.feeds.ingest.parse import parse_feed
-from lingofeed.feeds.publish.atomic import PublishError, publish
-from lingofeed.feeds.render import render_site
+from lingofeed.feeds.publish.atomic import PublishError
+from lingofeed.feeds.publish.site import publish_site
 from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta
 from lingofeed.feeds.store import SourceState, StorageType
@@ -270,15 +269,3 @@ def feed_settings(settings: Settings) -> FeedSettings:
         item_limit=settings.output.item_limit,
         hub_url=settings.output.websub_hub,
     )
-
-
-def publish_site(storage: StorageType, rendering: FeedSettings, directory: Path) -> int:
-    """Render every language from the store and write the files whose bytes changed.
-
-    Items that vanished upstream stay until the retention window deletes them: a feed is a
-    history readers page back through, and most "vanished" items merely fell off the end of
-    upstream's newest-N list (docs/operating.md, "Retention").
-    """
-    entries = {code: storage.get_localized(code, include_gone=True) for code in rendering.languages}
-    result = publish(directory, render_site(rendering, entries))
-    return len(result.changed)
