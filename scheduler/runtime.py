@@ -15,10 +15,11 @@ from lingofeed.feeds.store import Storage
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.feeds.store.schema import FEEDS_SCHEMA
 from lingofeed.scheduler import status
-from lingofeed.scheduler.cycle import CycleContext, fingerprint
+from lingofeed.scheduler.cycle import fingerprint
 from lingofeed.scheduler.metrics import CountingTranslator, Metrics
 from lingofeed.scheduler.settings import GlossarySettings, Settings
 from lingofeed.scheduler.status import STATUS_SCHEMA, SourceInfo, Usage, add_usage
+from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings
 from lingofeed.translations.errors import ModelNotInstalledError
 from lingofeed.translations.glossary import Glossary

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -23,10 +22,8 @@ from lingofeed.feeds.store import TranslationStatus
 from lingofeed.feeds.types import Article
 from lingofeed.scheduler.documents import article_document, sanitized, why
 from lingofeed.scheduler.events import event
+from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.errors import TranslationError
-
-if TYPE_CHECKING:
-    from lingofeed.scheduler.cycle import CycleContext
 
 log = logging.getLogger("lingofeed.cycle")
 
