@@ -6,8 +6,9 @@ models is optional, so ``status`` never loads a translation model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lingofeed.feeds.ingest.fetch import Fetcher
@@ -26,6 +27,7 @@ from lingofeed.translations.glossary import Glossary
 from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory
 from lingofeed.translations.models import ModelStore
 from lingofeed.translations.pipeline import TranslationPipeline
+from lingofeed.translations.types import Document, TranslatedDocument
 
 
 class Runtime:
@@ -73,10 +75,8 @@ class Runtime:
             storage=self.storage,
             metrics=self.metrics,
             fetcher=self.fetcher,
-            translate=lambda documents, language: pipeline.translate(documents, [language]),
-            translation_context=lambda language: self.translation_context(settings, language),
-            usage=self.usage,
-            record_usage=lambda language, usage: add_usage(self.engine, language, usage),
+            translation=PipelineTranslation(self, settings, pipeline),
+            usage=self,
         )
 
     def translation_context(self, settings: Settings, target: str) -> str:
@@ -108,6 +108,10 @@ class Runtime:
             tm_misses=stats.misses,
         )
 
+    def record_usage(self, language: str, usage: Usage) -> None:
+        """With ``usage``, makes the runtime the cycle's ``UsageMeter``."""
+        add_usage(self.engine, language, usage)
+
     def status(
         self, settings: Settings, next_runs: Mapping[str, datetime | None]
     ) -> status.StatusSnapshot:
@@ -124,6 +128,21 @@ class Runtime:
             },
             next_runs=next_runs,
         )
+
+
+@dataclass(frozen=True)
+class PipelineTranslation:
+    """``Translating`` for one version of the settings: their pipeline and translation contexts."""
+
+    runtime: Runtime
+    settings: Settings
+    pipeline: TranslationPipeline
+
+    def translate(self, documents: Sequence[Document], language: str) -> list[TranslatedDocument]:
+        return self.pipeline.translate(documents, [language])
+
+    def translation_context(self, language: str) -> str:
+        return self.runtime.translation_context(self.settings, language)
 
 
 def glossary(configured: GlossarySettings) -> Glossary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from lingofeed.feeds.ingest.fetch import Fetcher
 from lingofeed.feeds.store import StorageType
@@ -16,6 +17,30 @@ from lingofeed.scheduler.metrics import Metrics
 from lingofeed.scheduler.settings import Settings
 from lingofeed.scheduler.status import Usage
 from lingofeed.translations.types import Document, TranslatedDocument
+
+
+class Translating(Protocol):
+    """The translation step's translator, built for one version of the settings (glossaries)."""
+
+    def translate(self, documents: Sequence[Document], language: str) -> list[TranslatedDocument]:
+        """Documents into one target language; one TranslatedDocument per document, same keys."""
+        ...
+
+    def translation_context(self, language: str) -> str:
+        """Fingerprint of the glossary and model ids a translation into ``language`` uses."""
+        ...
+
+
+class UsageMeter(Protocol):
+    """Cumulative model and translation-memory work, and where per-language totals go."""
+
+    def usage(self) -> Usage:
+        """The work done so far, read before and after each batch."""
+        ...
+
+    def record_usage(self, language: str, usage: Usage) -> None:
+        """Add one batch's work to ``language``'s totals (the status page reads them)."""
+        ...
 
 
 @dataclass
@@ -26,14 +51,10 @@ class CycleContext:
     storage: StorageType
     metrics: Metrics
     fetcher: Fetcher
-    #: Documents into one target language; one TranslatedDocument per document, same keys.
-    translate: Callable[[Sequence[Document], str], list[TranslatedDocument]]
-    #: Fingerprint of the glossary and model ids a translation into a language is made with.
-    translation_context: Callable[[str], str]
-    #: Cumulative model and translation-memory work, read before and after each batch.
-    usage: Callable[[], Usage]
-    #: Where per-language usage totals are added (the status page reads them).
-    record_usage: Callable[[str, Usage], None]
+    #: Documents into a target language, and the context their translations are stored under.
+    translation: Translating
+    #: Model and translation-memory work, per language (``Runtime`` implements it).
+    usage: UsageMeter
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
