@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 from babel import Locale, UnknownLocaleError
 
-from lingofeed.feeds.render.meta import RenderError, normalize_language
+from lingofeed.feeds.render.errors import RenderError
+from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.settings import (
     DEFAULT_RETRY_BACKOFF,

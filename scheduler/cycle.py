@@ -14,50 +14,28 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from lingofeed.feeds.errors import FetchError, SourceError, StorageError
-from lingofeed.feeds.ingest.fetch import Fetcher
 from lingofeed.feeds.ingest.files import load_directory
 from lingofeed.feeds.ingest.parse import parse_feed
-from lingofeed.feeds.publish.atomic import PublishError, publish
-from lingofeed.feeds.render import render_site
-from lingofeed.feeds.render.meta import FeedSettings, LanguageMeta, RenderError
-from lingofeed.feeds.store import SourceState, StorageType
+from lingofeed.feeds.publish.atomic import PublishError
+from lingofeed.feeds.publish.site import publish_site
+from lingofeed.feeds.render.errors import RenderError
+from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta
+from lingofeed.feeds.store import SourceState
 from lingofeed.feeds.types import EntryData, Source
 from lingofeed.scheduler.events import event
-from lingofeed.scheduler.metrics import Metrics
 from lingofeed.scheduler.removed import retire_removed_sources
 from lingofeed.scheduler.settings import DEFAULT_RETRY_BACKOFF, Settings, SourceSettings
-from lingofeed.scheduler.status import Usage
 from lingofeed.scheduler.translating import translate_pending
-from lingofeed.translations.types import Document, TranslatedDocument
+from lingofeed.scheduler.types import CycleContext, SourceReport
 
 log = logging.getLogger("lingofeed.cycle")
 
 #: Longest wait between retries of a failing source (unless its Retry-After asks for more).
 MAX_BACKOFF = timedelta(hours=6)
-
-
-@dataclass
-class CycleContext:
-    """What one cycle needs: the current settings and the long-lived parts from ``Runtime``."""
-
-    settings: Settings
-    storage: StorageType
-    metrics: Metrics
-    fetcher: Fetcher
-    #: Documents into one target language; one TranslatedDocument per document, same keys.
-    translate: Callable[[Sequence[Document], str], list[TranslatedDocument]]
-    #: Fingerprint of the glossary and model ids a translation into a language is made with.
-    translation_context: Callable[[str], str]
-    #: Cumulative model and translation-memory work, read before and after each batch.
-    usage: Callable[[], Usage]
-    #: Where per-language usage totals are added (the status page reads them).
-    record_usage: Callable[[str, Usage], None]
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -73,22 +51,6 @@ class FetchOutcome:
     #: False when some items could not be read (a broken article file): the store must then
     #: not mark the articles it did not see as gone.
     complete: bool = True
-
-
-@dataclass(frozen=True)
-class SourceReport:
-    """What happened to one source in one cycle (for logs, tests and ``lingofeed once``)."""
-
-    source_id: str
-    fetched: bool = False
-    new: int = 0
-    changed: int = 0
-    translated: int = 0
-    failed: int = 0
-    files_written: int = 0
-    error: str | None = None
-    #: One line per language with untranslated items: ``de: 3 items not translated: <why>``.
-    problems: tuple[str, ...] = ()
 
 
 def backoff(
@@ -260,7 +222,12 @@ def _publish(ctx: CycleContext, source_id: str) -> int:
     """Render all languages from the store and write what changed; a failure keeps old files."""
     try:
         retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
-        written = publish_site(ctx)
+        written = publish_site(
+            ctx.storage,
+            feed_settings(ctx.settings),
+            ctx.settings.output.directory,
+            {s.source.id for s in ctx.settings.sources},
+        )
     except (OSError, StorageError, PublishError, RenderError) as exc:
         log.error(event("publish-failed", source=source_id, error=exc))
         return 0
@@ -282,24 +249,3 @@ def feed_settings(settings: Settings) -> FeedSettings:
         item_limit=settings.output.item_limit,
         hub_url=settings.output.websub_hub,
     )
-
-
-def publish_site(ctx: CycleContext) -> int:
-    """Render every language from the store and write the files whose bytes changed.
-
-    Items that vanished upstream stay until the retention window deletes them: a feed is a
-    history readers page back through, and most "vanished" items merely fell off the end of
-    upstream's newest-N list (docs/operating.md, "Retention").
-    """
-    rendering = feed_settings(ctx.settings)
-    configured = {s.source.id for s in ctx.settings.sources}  # a removed source is not shown
-    entries = {
-        code: [
-            entry
-            for entry in ctx.storage.get_localized(code, include_gone=True)
-            if entry.source_id in configured
-        ]
-        for code in rendering.languages
-    }
-    result = publish(ctx.settings.output.directory, render_site(rendering, entries))
-    return len(result.changed)

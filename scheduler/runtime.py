@@ -6,23 +6,26 @@ models is optional, so ``status`` never loads a translation model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lingofeed.feeds.ingest.fetch import Fetcher
 from lingofeed.feeds.store import SqlTranslationMemory, Storage
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.scheduler import status
-from lingofeed.scheduler.cycle import CycleContext, fingerprint
+from lingofeed.scheduler.cycle import fingerprint
 from lingofeed.scheduler.metrics import CountingTranslator, Metrics
 from lingofeed.scheduler.settings import GlossarySettings, Settings
 from lingofeed.scheduler.status import SourceInfo, Usage
+from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings
 from lingofeed.translations.errors import ModelNotInstalledError
 from lingofeed.translations.glossary import Glossary
 from lingofeed.translations.models import ModelStore
 from lingofeed.translations.pipeline import TranslationPipeline
+from lingofeed.translations.types import Document, TranslatedDocument
 
 
 class Runtime:
@@ -70,10 +73,8 @@ class Runtime:
             storage=self.storage,
             metrics=self.metrics,
             fetcher=self.fetcher,
-            translate=lambda documents, language: pipeline.translate(documents, [language]),
-            translation_context=lambda language: self.translation_context(settings, language),
-            usage=self.usage,
-            record_usage=self.storage.add_usage,
+            translation=PipelineTranslation(self, settings, pipeline),
+            usage=self,
         )
 
     def translation_context(self, settings: Settings, target: str) -> str:
@@ -105,6 +106,10 @@ class Runtime:
             tm_misses=stats.misses,
         )
 
+    def record_usage(self, language: str, usage: Usage) -> None:
+        """With ``usage``, makes the runtime the cycle's ``UsageMeter``."""
+        self.storage.add_usage(language, usage)
+
     def status(
         self, settings: Settings, next_runs: Mapping[str, datetime | None]
     ) -> status.StatusSnapshot:
@@ -120,6 +125,21 @@ class Runtime:
             },
             next_runs=next_runs,
         )
+
+
+@dataclass(frozen=True)
+class PipelineTranslation:
+    """``Translating`` for one version of the settings: their pipeline and translation contexts."""
+
+    runtime: Runtime
+    settings: Settings
+    pipeline: TranslationPipeline
+
+    def translate(self, documents: Sequence[Document], language: str) -> list[TranslatedDocument]:
+        return self.pipeline.translate(documents, [language])
+
+    def translation_context(self, language: str) -> str:
+        return self.runtime.translation_context(self.settings, language)
 
 
 def glossary(configured: GlossarySettings) -> Glossary:

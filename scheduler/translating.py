@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -23,10 +22,8 @@ from lingofeed.feeds.store import TranslationStatus
 from lingofeed.feeds.types import Article
 from lingofeed.scheduler.documents import article_document, sanitized, why
 from lingofeed.scheduler.events import event
+from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.errors import TranslationError
-
-if TYPE_CHECKING:
-    from lingofeed.scheduler.cycle import CycleContext
 
 log = logging.getLogger("lingofeed.cycle")
 
@@ -58,7 +55,7 @@ def translate_pending(ctx: CycleContext, source_id: str) -> list[LanguageOutcome
     """Translate this source's articles that lack a current translation, language by language."""
     outcomes = []
     for language in ctx.settings.language_codes:
-        context = ctx.translation_context(language)
+        context = ctx.translation.translation_context(language)
         # Own-language articles too: the pipeline keeps their segments already in ``language``
         # and translates only the quoted ones (a French caption in an English article).
         pending = ctx.storage.get_articles_needing_translation(
@@ -76,7 +73,7 @@ def _translate_language(
         (s.source.language for s in ctx.settings.sources if s.source.id == source_id), None
     )
     outcome = LanguageOutcome(language)
-    before = ctx.usage()
+    before = ctx.usage.usage()
     try:
         with progress(source_id, language, len(pending)) as advance:
             for start in range(0, len(pending), CHUNK_SIZE):
@@ -84,8 +81,8 @@ def _translate_language(
                 outcome = _merge(outcome, _translate_chunk(ctx, chunk, language, context, declared))
                 advance(len(chunk))
     finally:
-        used = ctx.usage() - before
-        ctx.record_usage(language, used)
+        used = ctx.usage.usage() - before
+        ctx.usage.record_usage(language, used)
         log.info(
             event(
                 "cycle-usage",
@@ -126,7 +123,7 @@ def _translate_chunk(
         for article, document in zip(chunk, documents, strict=True)
     }
     try:
-        results = ctx.translate(documents, language)
+        results = ctx.translation.translate(documents, language)
     except TranslationError as exc:  # keep the published versions; retry next cycle
         source_id = chunk[0].source_id
         log.exception(event("translate-crashed", source=source_id, lang=language, error=exc))

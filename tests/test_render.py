@@ -21,7 +21,7 @@ from lingofeed.feeds.render import (
     render_language,
     render_site,
 )
-from lingofeed.feeds.render.meta import without_link
+from lingofeed.feeds.render.notices import without_link
 from lingofeed.feeds.types import LocalizedEntry, Media
 from tests.feedrules import (
     ATOM,

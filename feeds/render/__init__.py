@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from lingofeed.feeds.render.json_feed import render_json_feed
-from lingofeed.feeds.render.meta import (
+from lingofeed.feeds.render.dates import age_key
+from lingofeed.feeds.render.errors import RenderError
+from lingofeed.feeds.render.formats import (
     ATOM_FILE,
     INDEX_FILE,
     JSON_FILE,
@@ -24,17 +25,15 @@ from lingofeed.feeds.render.meta import (
     MIME_RSS,
     OPML_FILE,
     RSS_FILE,
-    FeedSettings,
-    LanguageMeta,
-    Link,
-    RenderError,
-    age_key,
-    entry_id,
-    normalize_language,
-    xml_safe,
 )
+from lingofeed.feeds.render.ids import entry_id
+from lingofeed.feeds.render.json_feed import render_json_feed
+from lingofeed.feeds.render.languages import normalize_language
+from lingofeed.feeds.render.links import Link
 from lingofeed.feeds.render.pages import render_index, render_opml
 from lingofeed.feeds.render.rss_atom import FeedDocument, render_atom, render_rss
+from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta
+from lingofeed.feeds.render.xml_safe import xml_safe
 from lingofeed.feeds.types import LocalizedEntry
 
 __all__ = [

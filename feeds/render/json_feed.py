@@ -9,16 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lingofeed.feeds.render.meta import (
-    JSON_FILE,
-    MARKER_TERM,
-    FeedSettings,
-    entry_id,
-    entry_links,
-    entry_updated,
-    normalize_language,
-)
+from lingofeed.feeds.render.dates import entry_updated
+from lingofeed.feeds.render.formats import JSON_FILE
+from lingofeed.feeds.render.ids import entry_id
+from lingofeed.feeds.render.languages import normalize_language
+from lingofeed.feeds.render.links import entry_links
+from lingofeed.feeds.render.notices import MARKER_TERM
 from lingofeed.feeds.render.rss_atom import entry_body
+from lingofeed.feeds.render.settings import FeedSettings
 from lingofeed.feeds.sanitize import plain_text
 from lingofeed.feeds.types import LocalizedEntry
 

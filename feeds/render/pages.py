@@ -18,7 +18,8 @@ from lxml import etree
 from lxml.html import builder as E
 from lxml.html import tostring
 
-from lingofeed.feeds.render.meta import (
+from lingofeed.feeds.render.dates import age_key, feed_updated
+from lingofeed.feeds.render.formats import (
     ATOM_FILE,
     JSON_FILE,
     MIME_ATOM,
@@ -27,12 +28,10 @@ from lingofeed.feeds.render.meta import (
     MIME_RSS,
     OPML_FILE,
     RSS_FILE,
-    FeedSettings,
-    age_key,
-    feed_updated,
-    normalize_language,
-    xml_safe,
 )
+from lingofeed.feeds.render.languages import normalize_language
+from lingofeed.feeds.render.settings import FeedSettings
+from lingofeed.feeds.render.xml_safe import xml_safe
 from lingofeed.feeds.types import LocalizedEntry
 
 #: (file name, MIME type, label) of each format, in the order pages list them.

@@ -17,21 +17,13 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from lingofeed.feeds.render.meta import (
-    MARKER_SCHEME,
-    MARKER_TERM,
-    MIME_ATOM,
-    MIME_RSS,
-    FeedSettings,
-    Link,
-    entry_id,
-    entry_links,
-    entry_updated,
-    feed_id,
-    feed_updated,
-    media_type,
-    normalize_language,
-)
+from lingofeed.feeds.render.dates import entry_updated, feed_updated
+from lingofeed.feeds.render.formats import MIME_ATOM, MIME_RSS
+from lingofeed.feeds.render.ids import entry_id, feed_id
+from lingofeed.feeds.render.languages import normalize_language
+from lingofeed.feeds.render.links import Link, entry_links, media_type
+from lingofeed.feeds.render.notices import MARKER_SCHEME, MARKER_TERM, notice_html
+from lingofeed.feeds.render.settings import FeedSettings
 from lingofeed.feeds.types import LocalizedEntry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -228,7 +220,7 @@ def _add_entry(
 def entry_body(settings: FeedSettings, entry: LocalizedEntry) -> str:
     """The HTML body a reader shows: content (or summary, or title) plus the notice."""
     body = entry.content or entry.summary or ""
-    notice = settings.notice_html(entry)
+    notice = notice_html(settings, entry)
     if notice:
         body = f"{body}\n{notice}" if body else notice
     return body or "<p></p>"

@@ -1,0 +1,86 @@
+"""What rendering needs besides the entries: the operator's settings, one ``FeedSettings`` per site.
+
+Passed down explicitly to every format writer, so RSS, Atom, JSON Feed, index.html and OPML
+agree on every URL and title. Contains no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from lingofeed.feeds.render.errors import RenderError
+from lingofeed.feeds.render.languages import language_name, normalize_language
+
+# babel has language names but no word for "News": a few defaults, English otherwise.
+_NEWS_WORD = {"en": "News", "fr": "Actualités", "de": "Nachrichten", "es": "Noticias",
+              "it": "Notizie", "pt": "Notícias", "nl": "Nieuws"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LanguageMeta:
+    """What an operator may configure for one language's feeds; None means the default."""
+
+    title: str | None = None
+    description: str | None = None
+    #: Machine-translation notice; ``{language}`` is the original language's name and
+    #: ``{link}`` becomes a link to the original. Plain text: it is escaped when rendered.
+    notice: str | None = None
+    #: Notice for an article written in this language where only some passages (a quoted
+    #: caption, a foreign sentence) were machine translated; same placeholders and escaping.
+    notice_partial: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """Everything rendering needs besides the entries; one per site, passed down explicitly."""
+
+    #: Public URL the output directory is served at, e.g. ``https://news.example/feeds/``.
+    base_url: str
+    #: Every language published (source language and targets), BCP 47; order is display order.
+    languages: tuple[str, ...]
+    meta: Mapping[str, LanguageMeta] = field(default_factory=dict, hash=False)
+    #: Entries in feed.xml and feed.json; atom.xml also keeps entries not yet archived.
+    item_limit: int = 50
+    #: Entries per RFC 5005 archive page; pages are only written once full, so they never change.
+    archive_page_size: int = 100
+    hub_url: str | None = None
+    generator: str = "lingofeed"
+    #: Feed author, required by Atom when entries have none.
+    author: str = "lingofeed"
+    #: Date part of the ``tag:`` URIs used as ids: a date the operator owned the host name.
+    tag_date: str = "2024"
+
+    def __post_init__(self) -> None:
+        if not self.base_url.endswith("/") or not urlsplit(self.base_url).hostname:
+            raise RenderError(f"base_url must be an absolute URL ending in '/': {self.base_url!r}")
+        if not self.languages:
+            raise RenderError("languages: at least one language is needed")
+        if self.item_limit < 1 or self.archive_page_size < 1:
+            raise RenderError("item_limit and archive_page_size must be at least 1")
+        tags = tuple(normalize_language(code) for code in self.languages)
+        object.__setattr__(self, "languages", tags)
+        meta = {normalize_language(code): value for code, value in self.meta.items()}
+        object.__setattr__(self, "meta", meta)
+
+    @property
+    def host(self) -> str:
+        """Host name of the public URL, the authority of every ``tag:`` id."""
+        return urlsplit(self.base_url).hostname or ""
+
+    def url(self, path: str) -> str:
+        """Public URL of a published file, ``path`` relative to the output directory."""
+        return self.base_url + path
+
+    def title(self, language: str) -> str:
+        """Feed title: configured, or "News (English)" in the language itself."""
+        configured = self.meta.get(language, LanguageMeta()).title
+        if configured:
+            return configured
+        word = _NEWS_WORD.get(language.split("-")[0], _NEWS_WORD["en"])
+        return f"{word} ({language_name(language, language)})"
+
+    def description(self, language: str) -> str:
+        """Feed description: configured, or the title (RSS requires one)."""
+        return self.meta.get(language, LanguageMeta()).description or self.title(language)
