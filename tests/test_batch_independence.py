@@ -9,8 +9,8 @@ pipeline as a cycle calls it, once all in one batch and once one document per ca
 
 from __future__ import annotations
 
-from lingofeed.feeds.db import open_engine
-from lingofeed.translations.memory import TM_SCHEMA, SqlTranslationMemory
+from lingofeed.feeds.store import SqlTranslationMemory
+from lingofeed.feeds.store.db import open_engine
 from lingofeed.translations.pipeline import TranslationPipeline
 from lingofeed.translations.testmodel import read_corpus
 from lingofeed.translations.types import DocField, Document, FieldKind, TranslatedDocument
@@ -63,7 +63,7 @@ def test_corpus_and_html_translate_the_same_alone_and_in_one_batch(
     batch = TranslationPipeline(translator, memory, languages=["fr", "en"])
     for target, group in _by_target(documents).items():
         together.update((done.key, done) for done in batch.translate(group, [target]))
-    engine = open_engine(f"sqlite:///{tmp_path / 'alone.sqlite'}", [TM_SCHEMA])
+    engine = open_engine(f"sqlite:///{tmp_path / 'alone.sqlite'}")
     try:
         alone = TranslationPipeline(
             translator, SqlTranslationMemory(engine), languages=["fr", "en"]
