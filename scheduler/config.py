@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
@@ -52,6 +53,8 @@ _MISSING: Any = object()
 ARGOS_INDEX = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/"
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _INTERVAL_RE = re.compile(r"^(?:\d+[dhms])+$")
+#: What ``notice_html`` fills in a notice template; anything else would appear literally.
+NOTICE_PLACEHOLDERS = ("language", "link")
 
 
 class _Checker:
@@ -222,11 +225,33 @@ def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
                 code=code,
                 title=c.get(table, path, "title", str, None),
                 description=c.get(table, path, "description", str, None),
-                notice=c.get(table, path, "notice", str, None),
-                notice_partial=c.get(table, path, "notice_partial", str, None),
+                notice=_notice(c, table, path, "notice"),
+                notice_partial=_notice(c, table, path, "notice_partial"),
             )
         )
     return tuple(result)
+
+
+def _notice(c: _Checker, table: dict[str, Any], path: KeyPath, key: str) -> str | None:
+    """A notice template whose every ``{...}`` is one ``notice_html`` fills: a typo such as
+    ``{lang}`` would otherwise be printed literally on every translated item."""
+    template: str | None = c.get(table, path, key, str, None)
+    if template is None:
+        return None
+    allowed = " or ".join(f"{{{name}}}" for name in NOTICE_PLACEHOLDERS)
+    try:
+        fields = [f for f in string.Formatter().parse(template) if f[1] is not None]
+    except ValueError as exc:
+        c.problem((*path, key), f"malformed template ({exc}; use {allowed})")
+        return None
+    for _, name, spec, conversion in fields:
+        if name not in NOTICE_PLACEHOLDERS or spec or conversion:
+            written = (
+                f"{name}{'!' if conversion else ''}{conversion or ''}{':' if spec else ''}{spec}"
+            )
+            c.problem((*path, key), f"unknown placeholder {{{written}}} (use {allowed})")
+            return None
+    return template
 
 
 def _pair(c: _Checker, key: str, path: KeyPath) -> tuple[str, str]:

@@ -153,3 +153,16 @@ def test_language_codes_in_any_case_are_one_language_from_config_to_feed(tmp_pat
     assert feed.count("<item>") == 3
     assert "<language>en</language>" in feed
     assert not (tmp_path / "public" / "EN").exists()
+
+
+def test_check_rejects_a_notice_placeholder_that_would_print_literally(tmp_path):
+    (tmp_path / "articles").mkdir()
+    path = tmp_path / "lingofeed.toml"
+    text = CONFIG.format(index="").replace(
+        "[languages.en]\n", '[languages.en]\nnotice = "Translated to {lang}"\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    checked = lingofeed("--config", str(path), "check", cwd=tmp_path)
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    expected = "unknown placeholder {lang} (use {language} or {link})"
+    assert f"{path}:12: languages.en.notice: {expected}" in checked.stderr

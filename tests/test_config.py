@@ -237,3 +237,27 @@ after = 4
         ("tables", "x.y"): 11,
         ("tables", "x.y", "after"): 12,
     }
+
+
+@pytest.mark.parametrize(
+    ("notice", "message"),
+    [
+        ("Translated to {lang}", "unknown placeholder {lang} (use {language} or {link})"),
+        ("From {language:>9}", "unknown placeholder {language:>9} (use {language} or {link})"),
+        ("From {language", "malformed template (expected '}' before end of string;"),
+        ("Lone } brace", "malformed template (Single '}' encountered"),
+    ],
+)
+def test_notice_with_a_placeholder_notice_html_does_not_fill_is_reported(tmp_path, notice, message):
+    for key in ("notice", "notice_partial"):
+        text = GOOD.replace('title = "News"', f'title = "News"\n{key} = "{notice}"')
+        problem = only(tmp_path, text)
+        assert (problem.line, problem.key_path) == (21, f"languages.en.{key}")
+        assert problem.message.startswith(message), problem.message
+
+
+def test_notice_with_language_and_link_placeholders_is_accepted(tmp_path):
+    text = GOOD.replace('title = "News"', 'title = "News"\nnotice = "From {language}: {link}"')
+    assert load_settings(write(tmp_path, text), environ={}).languages[0].notice == (
+        "From {language}: {link}"
+    )
