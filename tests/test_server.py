@@ -257,3 +257,25 @@ def test_gzip_and_304_over_a_real_httptools_server(output):
             assert http.get("/en/.lingofeed-x").status_code == 404
     finally:
         server.stop()
+
+
+def test_front_page_says_the_first_cycle_is_running_until_index_html_is_published(tmp_path):
+    output = tmp_path / "public"
+    output.mkdir()
+    server = ServerThread(create_app(output, access=lambda: Access(TOKENS)))
+    base = server.start()
+    try:
+        for path in ("", f"p/{TOKENS['acme']}/"):
+            starting = httpx.get(base + path)
+            assert starting.status_code == 503
+            assert starting.headers["retry-after"] == "30"
+            assert starting.headers["content-type"] == "text/html; charset=utf-8"
+            assert "running its first cycle" in starting.text
+        assert httpx.get(base + "en/feed.xml").status_code == 404
+        assert httpx.get(base + "index.html").status_code == 404
+        publish(output, FILES)
+        published = httpx.get(base)
+        assert published.status_code == 200
+        assert published.content == FILES["index.html"]
+    finally:
+        server.stop()

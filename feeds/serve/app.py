@@ -265,14 +265,26 @@ def _not_modified(scope: Scope, prepared: PreparedFile) -> bool:
     return False
 
 
-def _plain(status: int, text: str, extra: Sequence[tuple[bytes, bytes]] = ()) -> Prepared:
+def _plain(
+    status: int, text: str, extra: Sequence[tuple[bytes, bytes]] = (), kind: bytes = b"text/plain"
+) -> Prepared:
     body = text.encode()
-    headers = [(b"content-type", b"text/plain; charset=utf-8"),
+    headers = [(b"content-type", kind + b"; charset=utf-8"),
                (b"content-length", str(len(body)).encode()), *extra]  # fmt: skip
     return Prepared(status, headers, body)
 
 
 NOT_FOUND = _plain(404, "Not Found")
+#: ``/`` before the first publish has written index.html: a visitor of a just-started service
+#: learns it is working, not that it is broken; Retry-After tells programs when to come back.
+STARTING = _plain(
+    503,
+    '<!DOCTYPE html><html lang="en"><meta charset="utf-8"><meta http-equiv="refresh" content="30">'
+    "<title>lingofeed is starting</title><p>lingofeed is running its first cycle; the feeds"
+    " appear here once it has published. This page reloads itself.</p></html>\n",
+    [(b"retry-after", b"30"), (b"cache-control", b"no-store")],
+    kind=b"text/html",
+)
 METHOD_NOT_ALLOWED = _plain(405, "Method Not Allowed", [(b"allow", b"GET, HEAD")])
 
 
@@ -372,7 +384,7 @@ class FeedApp:
             return NOT_FOUND
         prepared = await self.files.get(path)
         if prepared is None:
-            return NOT_FOUND
+            return STARTING if not path.strip("/") else NOT_FOUND
         return respond(scope, prepared, private=private)
 
 
