@@ -47,50 +47,75 @@ def _version() -> str:
         return "dev"
 
 
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """``--config``, ``-v``, ``-q``: on the top-level parser with real defaults, and on every
+    subcommand with ``SUPPRESS`` defaults, so they may also follow it and a value given after
+    the subcommand wins without one given before being reset."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS if suppress else None,
+        help="config file (default: config/lingofeed.toml, else config/example.toml)",
+    )
+    flag: object = argparse.SUPPRESS if suppress else False
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument(
+        "-v", "--verbose", action="store_true", default=flag, help="debug logs and tracebacks"
+    )
+    noise.add_argument(
+        "-q", "--quiet", action="store_true", default=flag, help="warnings and errors only"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lingofeed",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help="config file (default: config/lingofeed.toml, else config/example.toml)",
-    )
+    _add_global_options(parser, suppress=False)
     parser.add_argument("--version", action="version", version=f"lingofeed {_version()}")
-    noise = parser.add_mutually_exclusive_group()
-    noise.add_argument("-v", "--verbose", action="store_true", help="debug logs and tracebacks")
-    noise.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    shared = argparse.ArgumentParser(add_help=False)
+    _add_global_options(shared, suppress=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "run",
+        parents=[shared],
         help="run sources on their schedules and serve feeds, /status and /metrics",
         description="Run until Ctrl-C or SIGTERM. Edits to the config file are applied "
         "without a restart; an invalid edit is logged and the running config is kept.",
     )
     commands.add_parser(
         "once",
+        parents=[shared],
         help="fetch, translate and publish every source once, then exit (for cron)",
         description="Exit status 1 if any source failed or any item could not be translated "
         "(everything else is still published).",
     )
     commands.add_parser(
         "check",
+        parents=[shared],
         help="validate the config; list every problem with its line, or what would run",
     )
-    commands.add_parser("status", help="show sources and languages from the database")
-    models = commands.add_parser("models", help="list, install or remove translation models")
+    commands.add_parser(
+        "status", parents=[shared], help="show sources and languages from the database"
+    )
+    models = commands.add_parser(
+        "models", parents=[shared], help="list, install or remove translation models"
+    )
     actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="installed packages and the language pairs they give")
+    actions.add_parser(
+        "list", parents=[shared], help="installed packages and the language pairs they give"
+    )
     install = actions.add_parser(
         "install",
+        parents=[shared],
         help="install FROM TO from the package index, or a .argosmodel file",
         description="Examples: 'lingofeed models install fr en' (downloads from the index), "
         "'lingofeed models install translate-fr_en.argosmodel' (offline).",
     )
     install.add_argument("what", nargs="+", metavar="FROM TO | FILE")
-    remove = actions.add_parser("remove", help="remove the package for FROM TO")
+    remove = actions.add_parser("remove", parents=[shared], help="remove the package for FROM TO")
     remove.add_argument("source", metavar="FROM")
     remove.add_argument("target", metavar="TO")
     return parser

@@ -153,3 +153,15 @@ def test_language_codes_in_any_case_are_one_language_from_config_to_feed(tmp_pat
     assert feed.count("<item>") == 3
     assert "<language>en</language>" in feed
     assert not (tmp_path / "public" / "EN").exists()
+
+
+def test_global_options_work_after_the_subcommand_too(config, tmp_path):
+    path = config()
+    before = lingofeed("--config", path, "check", cwd=tmp_path)
+    after = lingofeed("check", "--config", path, "-q", cwd=tmp_path)
+    assert (before.returncode, after.returncode) == (0, 0), after.stderr
+    assert after.stdout.splitlines()[0] == f"{path}: OK"
+    listed = lingofeed("models", "list", "--config", path, cwd=tmp_path)
+    assert listed.stdout == "no translation models installed\n", listed.stderr
+    wins = lingofeed("--config", "missing.toml", "check", "--config", path, cwd=tmp_path)
+    assert wins.returncode == 0, wins.stderr
