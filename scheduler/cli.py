@@ -110,11 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     install = actions.add_parser(
         "install",
         parents=[shared],
-        help="install FROM TO from the package index, or a .argosmodel file",
+        help="install FROM TO from the package index, or one or more .argosmodel files",
         description="Examples: 'lingofeed models install fr en' (downloads from the index), "
-        "'lingofeed models install translate-fr_en.argosmodel' (offline).",
+        "'lingofeed models install translate-fr_en.argosmodel translate-en_fr.argosmodel' "
+        "(offline, each file in turn).",
     )
-    install.add_argument("what", nargs="+", metavar="FROM TO | FILE")
+    install.add_argument("what", nargs="+", metavar="FROM TO | FILE...")
     remove = actions.add_parser("remove", parents=[shared], help="remove the package for FROM TO")
     remove.add_argument("source", metavar="FROM")
     remove.add_argument("target", metavar="TO")
@@ -191,16 +192,27 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
         removed = store.remove(args.source, args.target)
         print(f"removed {removed.from_code} -> {removed.to_code} ({removed.model_id})")
         return 0
-    what = args.what
-    if len(what) == 1 and what[0].endswith(".argosmodel"):
-        package = store.install_file(Path(what[0]))
-    elif len(what) == 2:
-        package = store.install_from_index(what[0], what[1], settings.models.index_url)
+    what: list[str] = args.what
+    files = [_is_package_file(item) for item in what]
+    if all(files):
+        packages = [store.install_file(Path(item)) for item in what]
+    elif len(what) == 2 and not any(files):
+        packages = [store.install_from_index(what[0], what[1], settings.models.index_url)]
     else:
-        print("lingofeed: models install takes FROM TO or FILE.argosmodel", file=sys.stderr)
+        print(
+            "lingofeed: models install takes FROM TO (two language codes) or one or more "
+            f"FILE.argosmodel, not {' '.join(what)!r}",
+            file=sys.stderr,
+        )
         return 2
-    print(f"installed {package.from_code} -> {package.to_code} ({package.model_id})")
+    for package in packages:
+        print(f"installed {package.from_code} -> {package.to_code} ({package.model_id})")
     return 0
+
+
+def _is_package_file(argument: str) -> bool:
+    """A package file rather than a language code: it exists, or it is named like a package."""
+    return argument.endswith(".argosmodel") or Path(argument).is_file()
 
 
 def _once(settings: Settings) -> int:

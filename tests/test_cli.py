@@ -165,3 +165,17 @@ def test_global_options_work_after_the_subcommand_too(config, tmp_path):
     assert listed.stdout == "no translation models installed\n", listed.stderr
     wins = lingofeed("--config", "missing.toml", "check", "--config", path, cwd=tmp_path)
     assert wins.returncode == 0, wins.stderr
+
+
+def test_models_install_takes_several_package_files(config, test_packages, tmp_path):
+    path = config()
+    files = [str(package) for package in sorted(test_packages.values())]
+    done = lingofeed("models", "install", *files, "--config", path, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "installed en -> fr (translate-en_fr-lingofeed_test@1.0)",
+        "installed fr -> en (translate-fr_en-lingofeed_test@1.0)",
+    ]
+    mixed = lingofeed("--config", path, "models", "install", "fr", files[0], cwd=tmp_path)
+    assert mixed.returncode == 2 and "FROM TO (two language codes)" in mixed.stderr
+    assert "Traceback" not in mixed.stderr
