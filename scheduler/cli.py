@@ -78,12 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
     _add_global_options(shared, suppress=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         parents=[shared],
         help="run sources on their schedules and serve feeds, /status and /metrics",
         description="Run until Ctrl-C or SIGTERM. Edits to the config file are applied "
-        "without a restart; an invalid edit is logged and the running config is kept.",
+        "without a restart; an invalid edit is logged and the running config is kept. "
+        "Exit status 2 if the address to serve on is in use or not available.",
+    )
+    run.add_argument("--host", help="address to serve on (overrides the config's [server] host)")
+    run.add_argument(
+        "--port", type=int, help="port to serve on (overrides the config's [server] port)"
     )
     commands.add_parser(
         "once",
@@ -177,7 +182,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(as_text(runtime.status(settings, {})))
         return 0
     if args.command == "run":
-        Service(settings.config_file).run(handle_signals=True)
+        Service(settings.config_file, host=args.host, port=args.port).run(handle_signals=True)
         return 0
     return _models(settings, args)
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from lingofeed.scheduler.cli import main
 from tests.fixtures.models import committed_packages, repackage
-from tests.fixtures.service import REPO, config_header, lingofeed
+from tests.fixtures.service import REPO, config_header, lingofeed, make_service_folder
 
 CONFIG = """\
 [service]
@@ -179,3 +186,33 @@ def test_models_install_takes_several_package_files(config, test_packages, tmp_p
     mixed = lingofeed("--config", path, "models", "install", "fr", files[0], cwd=tmp_path)
     assert mixed.returncode == 2 and "FROM TO (two language codes)" in mixed.stderr
     assert "Traceback" not in mixed.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run_command(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "lingofeed", "run", "--config", str(config), *args]
+
+
+def test_run_host_and_port_override_the_config(tmp_path):
+    config = make_service_folder(tmp_path, "http://127.0.0.1:9/feed.xml")
+    port = _free_port()
+    log_path = tmp_path / "run.log"
+    with log_path.open("w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(
+            _run_command(config, "--host", "127.0.0.1", "--port", str(port)),
+            cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            give_up = time.monotonic() + 120
+            while f"event=running port={port}" not in log_path.read_text(encoding="utf-8"):
+                assert process.poll() is None and time.monotonic() < give_up, log_path.read_text()
+                time.sleep(0.1)
+            assert httpx.get(f"http://127.0.0.1:{port}/status.json", timeout=30).status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=120)
