@@ -47,50 +47,81 @@ def _version() -> str:
         return "dev"
 
 
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """``--config``, ``-v``, ``-q``: on the top-level parser with real defaults, and on every
+    subcommand with ``SUPPRESS`` defaults, so they may also follow it and a value given after
+    the subcommand wins without one given before being reset."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS if suppress else None,
+        help="config file (default: config/lingofeed.toml, else config/example.toml)",
+    )
+    flag: object = argparse.SUPPRESS if suppress else False
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument(
+        "-v", "--verbose", action="store_true", default=flag, help="debug logs and tracebacks"
+    )
+    noise.add_argument(
+        "-q", "--quiet", action="store_true", default=flag, help="warnings and errors only"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lingofeed",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help="config file (default: config/lingofeed.toml, else config/example.toml)",
-    )
+    _add_global_options(parser, suppress=False)
     parser.add_argument("--version", action="version", version=f"lingofeed {_version()}")
-    noise = parser.add_mutually_exclusive_group()
-    noise.add_argument("-v", "--verbose", action="store_true", help="debug logs and tracebacks")
-    noise.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    shared = argparse.ArgumentParser(add_help=False)
+    _add_global_options(shared, suppress=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
+        parents=[shared],
         help="run sources on their schedules and serve feeds, /status and /metrics",
         description="Run until Ctrl-C or SIGTERM. Edits to the config file are applied "
-        "without a restart; an invalid edit is logged and the running config is kept.",
+        "without a restart; an invalid edit is logged and the running config is kept. "
+        "Exit status 2 if the address to serve on is in use or not available.",
+    )
+    run.add_argument("--host", help="address to serve on (overrides the config's [server] host)")
+    run.add_argument(
+        "--port", type=int, help="port to serve on (overrides the config's [server] port)"
     )
     commands.add_parser(
         "once",
+        parents=[shared],
         help="fetch, translate and publish every source once, then exit (for cron)",
         description="Exit status 1 if any source failed or any item could not be translated "
         "(everything else is still published).",
     )
     commands.add_parser(
         "check",
+        parents=[shared],
         help="validate the config; list every problem with its line, or what would run",
     )
-    commands.add_parser("status", help="show sources and languages from the database")
-    models = commands.add_parser("models", help="list, install or remove translation models")
+    commands.add_parser(
+        "status", parents=[shared], help="show sources and languages from the database"
+    )
+    models = commands.add_parser(
+        "models", parents=[shared], help="list, install or remove translation models"
+    )
     actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="installed packages and the language pairs they give")
+    actions.add_parser(
+        "list", parents=[shared], help="installed packages and the language pairs they give"
+    )
     install = actions.add_parser(
         "install",
-        help="install FROM TO from the package index, or a .argosmodel file",
+        parents=[shared],
+        help="install FROM TO from the package index, or one or more .argosmodel files",
         description="Examples: 'lingofeed models install fr en' (downloads from the index), "
-        "'lingofeed models install translate-fr_en.argosmodel' (offline).",
+        "'lingofeed models install translate-fr_en.argosmodel translate-en_fr.argosmodel' "
+        "(offline, each file in turn).",
     )
-    install.add_argument("what", nargs="+", metavar="FROM TO | FILE")
-    remove = actions.add_parser("remove", help="remove the package for FROM TO")
+    install.add_argument("what", nargs="+", metavar="FROM TO | FILE...")
+    remove = actions.add_parser("remove", parents=[shared], help="remove the package for FROM TO")
     remove.add_argument("source", metavar="FROM")
     remove.add_argument("target", metavar="TO")
     return parser
@@ -151,7 +182,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(as_text(runtime.status(settings, {})))
         return 0
     if args.command == "run":
-        Service(settings.config_file).run(handle_signals=True)
+        Service(settings.config_file, host=args.host, port=args.port).run(handle_signals=True)
         return 0
     return _models(settings, args)
 
@@ -166,16 +197,27 @@ def _models(settings: Settings, args: argparse.Namespace) -> int:
         removed = store.remove(args.source, args.target)
         print(f"removed {removed.from_code} -> {removed.to_code} ({removed.model_id})")
         return 0
-    what = args.what
-    if len(what) == 1 and what[0].endswith(".argosmodel"):
-        package = store.install_file(Path(what[0]))
-    elif len(what) == 2:
-        package = store.install_from_index(what[0], what[1], settings.models.index_url)
+    what: list[str] = args.what
+    files = [_is_package_file(item) for item in what]
+    if all(files):
+        packages = [store.install_file(Path(item)) for item in what]
+    elif len(what) == 2 and not any(files):
+        packages = [store.install_from_index(what[0], what[1], settings.models.index_url)]
     else:
-        print("lingofeed: models install takes FROM TO or FILE.argosmodel", file=sys.stderr)
+        print(
+            "lingofeed: models install takes FROM TO (two language codes) or one or more "
+            f"FILE.argosmodel, not {' '.join(what)!r}",
+            file=sys.stderr,
+        )
         return 2
-    print(f"installed {package.from_code} -> {package.to_code} ({package.model_id})")
+    for package in packages:
+        print(f"installed {package.from_code} -> {package.to_code} ({package.model_id})")
     return 0
+
+
+def _is_package_file(argument: str) -> bool:
+    """A package file rather than a language code: it exists, or it is named like a package."""
+    return argument.endswith(".argosmodel") or Path(argument).is_file()
 
 
 def _once(settings: Settings) -> int:

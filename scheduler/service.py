@@ -67,8 +67,14 @@ class Service:
         *,
         environ: Mapping[str, str] | None = None,
         reload_interval: float = 2.0,
+        host: str | None = None,
+        port: int | None = None,
     ) -> None:
         self.config_file = Path(config_file)
+        #: ``lingofeed run --host/--port``: replace the config's ``[server]`` values, at start
+        #: and at every reload (so a reload does not report them as needing a restart).
+        self._host = host
+        self._port = port
         self.environ = environ
         self.reload_interval = reload_interval
         self.port: int | None = None
@@ -110,7 +116,7 @@ class Service:
         log.info(event("stopped"))
 
     def _start(self, stack: ExitStack) -> None:
-        settings = load_settings(self.config_file, self.environ)
+        settings = self._load()
         self._mtime = self._config_mtime()
         self._settings = settings
         self._access = _access(settings)
@@ -199,6 +205,13 @@ class Service:
 
     # -- config reload -------------------------------------------------------------------------
 
+    def _load(self) -> Settings:
+        settings = load_settings(self.config_file, self.environ)
+        server = settings.server
+        host = server.host if self._host is None else self._host
+        port = server.port if self._port is None else self._port
+        return replace(settings, server=replace(server, host=host, port=port))
+
     def _config_mtime(self) -> float | None:
         try:
             return self.config_file.stat().st_mtime
@@ -212,7 +225,7 @@ class Service:
             return
         self._mtime = mtime
         try:
-            settings = load_settings(self.config_file, self.environ)
+            settings = self._load()
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error(event("config-rejected", problem=str(problem)))

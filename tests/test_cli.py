@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from lingofeed.scheduler.cli import main
 from tests.fixtures.models import committed_packages, repackage
-from tests.fixtures.service import REPO, config_header, lingofeed
+from tests.fixtures.service import REPO, config_header, lingofeed, make_service_folder
 
 CONFIG = """\
 [service]
@@ -166,3 +173,59 @@ def test_check_rejects_a_notice_placeholder_that_would_print_literally(tmp_path)
     assert checked.returncode == 2, checked.stdout + checked.stderr
     expected = "unknown placeholder {lang} (use {language} or {link})"
     assert f"{path}:12: languages.en.notice: {expected}" in checked.stderr
+
+
+def test_global_options_work_after_the_subcommand_too(config, tmp_path):
+    path = config()
+    before = lingofeed("--config", path, "check", cwd=tmp_path)
+    after = lingofeed("check", "--config", path, "-q", cwd=tmp_path)
+    assert (before.returncode, after.returncode) == (0, 0), after.stderr
+    assert after.stdout.splitlines()[0] == f"{path}: OK"
+    listed = lingofeed("models", "list", "--config", path, cwd=tmp_path)
+    assert listed.stdout == "no translation models installed\n", listed.stderr
+    wins = lingofeed("--config", "missing.toml", "check", "--config", path, cwd=tmp_path)
+    assert wins.returncode == 0, wins.stderr
+
+
+def test_models_install_takes_several_package_files(config, test_packages, tmp_path):
+    path = config()
+    files = [str(package) for package in sorted(test_packages.values())]
+    done = lingofeed("models", "install", *files, "--config", path, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "installed en -> fr (translate-en_fr-lingofeed_test@1.0)",
+        "installed fr -> en (translate-fr_en-lingofeed_test@1.0)",
+    ]
+    mixed = lingofeed("--config", path, "models", "install", "fr", files[0], cwd=tmp_path)
+    assert mixed.returncode == 2 and "FROM TO (two language codes)" in mixed.stderr
+    assert "Traceback" not in mixed.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run_command(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "lingofeed", "run", "--config", str(config), *args]
+
+
+def test_run_host_and_port_override_the_config(tmp_path):
+    config = make_service_folder(tmp_path, "http://127.0.0.1:9/feed.xml")
+    port = _free_port()
+    log_path = tmp_path / "run.log"
+    with log_path.open("w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(
+            _run_command(config, "--host", "127.0.0.1", "--port", str(port)),
+            cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            give_up = time.monotonic() + 120
+            while f"event=running port={port}" not in log_path.read_text(encoding="utf-8"):
+                assert process.poll() is None and time.monotonic() < give_up, log_path.read_text()
+                time.sleep(0.1)
+            assert httpx.get(f"http://127.0.0.1:{port}/status.json", timeout=30).status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=120)
