@@ -4,7 +4,8 @@ LingofeedError
  ├── SourceError (carries the source id and url)
  │    ├── FetchError   (network, HTTP status, size limit)
  │    └── ParseError   (the body is not a usable feed / article file)
- └── StorageError      (an operational database failure; names the database)
+ ├── StorageError      (an operational database failure; names the database)
+ └── ListenError       (the HTTP server cannot listen on its host:port)
 
 ``str()`` of each names the object and the cause, so one log line is enough to act on.
 """
@@ -72,3 +73,7 @@ class StorageError(LingofeedError):
         cause = self.__cause__
         tail = f": {type(cause).__name__}: {cause}" if cause is not None else ""
         return f"{self.message}: database {self.database}{tail}"
+
+
+class ListenError(LingofeedError):
+    """The HTTP server cannot listen where the config says (a busy port, a foreign address)."""

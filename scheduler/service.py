@@ -30,7 +30,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from lingofeed.feeds.serve.app import Access, ServerThread, create_app, install_token_redaction
+from lingofeed.feeds.errors import ListenError
+from lingofeed.feeds.serve.app import (
+    Access,
+    ServerThread,
+    check_listenable,
+    create_app,
+    install_token_redaction,
+)
 from lingofeed.scheduler import status
 from lingofeed.scheduler.config import load_settings
 from lingofeed.scheduler.cycle import feed_settings, refresh, run_source
@@ -110,6 +117,8 @@ class Service:
                 while not self._stop.wait(self.reload_interval):
                     self._check_reload()
                 log.info(event("stopping"))
+        except ListenError:
+            raise  # said in one line by the caller; nothing had started yet
         except BaseException:
             log.exception(event("crashed"))
             raise
@@ -117,6 +126,7 @@ class Service:
 
     def _start(self, stack: ExitStack) -> None:
         settings = self._load()
+        check_listenable(settings.server.host, settings.server.port)  # before models and jobs
         self._mtime = self._config_mtime()
         self._settings = settings
         self._access = _access(settings)

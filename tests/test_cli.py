@@ -229,3 +229,22 @@ def test_run_host_and_port_override_the_config(tmp_path):
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=120)
+
+
+def test_run_on_a_busy_port_says_so_in_one_line_and_fails(tmp_path):
+    config = make_service_folder(tmp_path, "http://127.0.0.1:9/feed.xml")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            _run_command(config, "--host", "127.0.0.1", "--port", str(port), "-q"),
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    error = [line for line in done.stderr.splitlines() if "cannot listen" in line]
+    assert error == [
+        f"lingofeed: error: cannot listen on 127.0.0.1:{port}: address already in use; "
+        "change [server] port in the config or pass --port"
+    ], done.stderr

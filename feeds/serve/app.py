@@ -29,6 +29,7 @@ import hmac
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -45,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
+from lingofeed.feeds.errors import ListenError
 from lingofeed.feeds.publish.atomic import GZIP_MIN_BYTES, gzip_bytes, gzip_sibling
 
 Scope = MutableMapping[str, Any]
@@ -429,6 +431,25 @@ def install_token_redaction(logger_name: str = "uvicorn.access") -> None:
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, TokenRedactingFilter) for f in logger.filters):
         logger.addFilter(TokenRedactingFilter())
+
+
+def check_listenable(host: str, port: int) -> None:
+    """Raise ``ListenError`` unless a server could listen on ``host:port`` now.
+
+    Binds and closes a probe socket the way uvicorn binds (``SO_REUSEADDR``), so a busy port is
+    one clear error before anything else starts, rather than a traceback from uvicorn's thread.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ListenError(
+                f"cannot listen on {host}:{port}: {reason.lower()}; "
+                "change [server] port in the config or pass --port"
+            ) from exc
 
 
 class ServerThread:
