@@ -158,6 +158,23 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
     ).strip()
 
 
+#: Elements a reader shows without any text in them.
+_SHOWN_WITHOUT_TEXT = re.compile(r"<\s*(?:img|video|audio|picture|source|hr)\b", re.I)
+
+
+def sanitize_body(html: str | None, base_url: str | None = None) -> str | None:
+    """``sanitize_html`` for a summary or content: None when nothing a reader sees is left.
+
+    An upstream ``<description></description>``, a lone ``<p> </p>`` or markup that was all
+    script would otherwise be published as an empty ``<p></p>`` body; without one, the feeds
+    simply omit the element.
+    """
+    clean = sanitize_html(html or "", base_url)
+    if not plain_text(clean) and not _SHOWN_WITHOUT_TEXT.search(clean):
+        return None
+    return clean
+
+
 def plain_text(html: str) -> str:
     """Text of an HTML fragment: tags removed, entities decoded, whitespace collapsed.
 

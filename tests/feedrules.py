@@ -2,9 +2,11 @@
 
 Reusable by any test: ``assert_valid_rss(data)``, ``assert_valid_atom(data)``,
 ``assert_valid_json_feed(data)``. Each parses with feedparser (no bozo) and with lxml, then
-checks what the validator reports as errors (DuplicateAtomLink, InvalidFullLink, InvalidLanguage,
-InvalidMIMEType, bad dates, MissingTextualContent) and what readers trip on (more than one
-alternate link per entry, duplicate ids within a feed). Failures name the entry.
+checks what the validator reports (DuplicateAtomLink, InvalidFullLink, InvalidLanguage,
+InvalidMIMEType, InvalidUriChar, ArchiveIncomplete, MissingCurrentInArchive,
+MissingContentOrAlternate, bad dates) and what readers trip on (more than one alternate link per
+entry, duplicate ids within a feed, an empty ``<p></p>`` body); ``assert_distinct_updated``
+checks DuplicateUpdated. Failures name the entry.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ RFC822 = re.compile(
 FULL_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]+$")
 TAG_URI = re.compile(r"^tag:[a-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?:[^\s]+$")
 HTTP_URL = re.compile(r"^https?://[^\s/]+[^\s]*$")
+#: Only the characters RFC 3986 allows in a URI (raw spaces, non-ASCII: InvalidUriChar).
+URI_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
+FH = "{http://purl.org/syndication/history/1.0}"
+#: Markup a reader shows without text in it.
+SHOWN_WITHOUT_TEXT = re.compile(r"<\s*(?:img|video|audio|picture|source|hr)\b", re.I)
 ATOM_TEXT_TYPES = {"text", "html", "xhtml"}
 
 
@@ -42,6 +49,18 @@ def assert_id(value: str | None, where: str) -> None:
     assert value and FULL_URI.match(value), f"{where}: id is not a full URI: {value!r}"
     if value.startswith("tag:"):
         assert TAG_URI.match(value), f"{where}: malformed tag: URI {value!r}"
+
+
+def assert_url(value: str | None, where: str) -> None:
+    """An absolute http(s) URL made only of URI characters (InvalidUriChar)."""
+    assert value and HTTP_URL.match(value), f"{where}: not an http(s) URL: {value!r}"
+    assert URI_CHARS.match(value), f"{where}: InvalidUriChar in {value!r}"
+
+
+def assert_body(html: str | None, where: str) -> None:
+    """A published HTML body shows something: never an empty ``<p></p>``."""
+    text = re.sub(r"<[^>]*>", "", html or "").strip()
+    assert text or SHOWN_WITHOUT_TEXT.search(html or ""), f"{where}: empty body {html!r}"
 
 
 def _parse(data: bytes, what: str) -> tuple[Any, Any]:
@@ -70,6 +89,7 @@ def _assert_atom_links(parent: Any, where: str, *, entry: bool) -> None:
     for link in links:
         href = link.get("href")
         assert href and FULL_URI.match(href), f"{where}: link href not absolute: {href!r}"
+        assert URI_CHARS.match(href), f"{where}: InvalidUriChar in link {href!r}"
         assert link.get("rel"), f"{where}: link without rel (feedgen bug?): {href}"
         if link.get("hreflang") is not None:
             assert_language(link.get("hreflang"), f"{where} link {href}")
@@ -96,9 +116,14 @@ def _assert_atom_entry(element: Any, where: str, feed_has_author: bool) -> str:
     if element.get(XML_LANG) is not None:
         assert_language(element.get(XML_LANG), f"{where} xml:lang")
     texts = element.findall(f"{ATOM}content") + element.findall(f"{ATOM}summary")
-    assert texts, f"{where}: MissingTextualContent"
+    alternate = [e for e in element.findall(f"{ATOM}link") if e.get("rel") == "alternate"]
+    assert texts or alternate, f"{where}: MissingContentOrAlternate"
     for text in texts:
         _assert_atom_text(text, where)
+        if text.get("type") == "html":
+            assert_body(text.text, f"{where} {text.tag}")
+        elif not text.text:
+            assert not alternate, f"{where}: empty {text.tag} though it has a link"
     if not feed_has_author:
         assert element.find(f"{ATOM}author") is not None, f"{where}: no author"
     _assert_atom_links(element, where, entry=True)
@@ -121,10 +146,23 @@ def assert_valid_atom(data: bytes) -> Any:
     has_author = root.find(f"{ATOM}author") is not None
     ids = [_assert_atom_entry(e, "atom entry", has_author) for e in root.findall(f"{ATOM}entry")]
     _unique(ids, "atom")
+    if root.find(f"{FH}archive") is not None:
+        assert "current" in rels, "atom archive page: MissingCurrentInArchive"
+        assert {"prev-archive", "next-archive"} & set(rels), "atom archive page: ArchiveIncomplete"
     for entry in parsed.entries:
-        alternates = [link for link in entry.links if link.get("rel") == "alternate"]
+        alternates = [link for link in entry.get("links", []) if link.get("rel") == "alternate"]
         assert len(alternates) <= 1, f"atom (feedparser) {entry.id}: alternates {alternates}"
     return parsed
+
+
+def assert_distinct_updated(data: bytes) -> None:
+    """No two Atom entries share an ``updated`` (DuplicateUpdated). Not part of
+    ``assert_valid_atom``: two upstream items may really carry the same date; only dates we
+    give undated items must be distinct."""
+    root = etree.fromstring(data)
+    dates = [entry.findtext(f"{ATOM}updated") for entry in root.findall(f"{ATOM}entry")]
+    shared = [value for value, count in Counter(dates).items() if count > 1]
+    assert not shared, f"atom: DuplicateUpdated {shared}"
 
 
 def assert_valid_rss(data: bytes) -> Any:
@@ -152,7 +190,11 @@ def assert_valid_rss(data: bytes) -> Any:
         assert item.findtext("title") or item.findtext("description"), f"{where}: empty"
         assert len(item.findall("link")) <= 1, f"{where}: more than one link"
         link = item.findtext("link")
-        assert link is None or HTTP_URL.match(link), f"{where}: link not a URL: {link!r}"
+        if link is not None:
+            assert_url(link, f"{where} link")
+        for name in ("description", "{http://purl.org/rss/1.0/modules/content/}encoded"):
+            if item.find(name) is not None:
+                assert_body(item.findtext(name), f"{where} {name}")
         date = item.findtext("pubDate")
         assert date is None or RFC822.match(date), f"{where}: pubDate not RFC 822: {date!r}"
         assert len(item.findall("enclosure")) <= 1, f"{where}: more than one enclosure"
@@ -183,12 +225,15 @@ def assert_valid_json_feed(data: bytes) -> dict[str, Any]:
         where = f"json item {item_id}"
         assert isinstance(item_id, str) and item_id, f"{where}: id must be a non-empty string"
         ids.append(item_id)
-        assert item.get("content_html") or item.get("content_text"), f"{where}: no content"
+        assert "content_html" in item or "content_text" in item, f"{where}: no content"
+        if "content_html" in item:
+            assert_body(item["content_html"], f"{where} content_html")
         for key in ("date_published", "date_modified"):
             value = item.get(key)
             assert value is None or RFC3339.match(value), f"{where}: {key} not RFC 3339"
         for key in ("url", "external_url", "image"):
-            assert key not in item or HTTP_URL.match(item[key]), f"{where}: {key} not a URL"
+            if key in item:
+                assert_url(item[key], f"{where} {key}")
         if "language" in item:
             assert_language(item["language"], f"{where} language")
         for attachment in item.get("attachments", []):

@@ -92,6 +92,8 @@ def test_every_rendered_document_passes_the_feed_rules():
         make_entry(2, "fr", link=None, summary=None),
         make_entry(3, "en", machine_translated=False),  # not translated yet: shown in English
         make_entry(4, "fr", content=None),
+        make_entry(5, "fr", summary=None, content=None, machine_translated=False),  # no body
+        make_entry(6, "fr", link=None, summary=None, content=None, machine_translated=False),
     ]
     files = render_site(make_settings(), {"fr": mixed, "en": [make_entry(0, "en")]})
     for path, data in files.items():

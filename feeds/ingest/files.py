@@ -24,8 +24,8 @@ import yaml
 from markdown_it import MarkdownIt
 
 from lingofeed.feeds.errors import ParseError
-from lingofeed.feeds.ingest.parse import keep_newest, normalize_language, text_to_html
-from lingofeed.feeds.sanitize import collapse_whitespace, sanitize_html
+from lingofeed.feeds.ingest.parse import keep_newest, normalize_language, text_to_html, web_url
+from lingofeed.feeds.sanitize import collapse_whitespace, sanitize_body
 from lingofeed.feeds.types import EntryData, Media, Source
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def _entry(
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
         raise _FileError("missing 'title'")
-    link = _optional_str(meta, "link")
+    link = _link(meta)
     summary = _optional_str(meta, "summary")
     if summary is not None and not _LOOKS_LIKE_HTML.search(summary):
         summary = text_to_html(summary)
@@ -159,8 +159,8 @@ def _entry(
         upstream_id=str(raw_id) if raw_id not in (None, "") else relative,
         title=collapse_whitespace(title),
         link=link,
-        summary=sanitize_html(summary, link) or None if summary else None,
-        content=sanitize_html(body_html, link) or None if body_html else None,
+        summary=sanitize_body(summary, link),
+        content=sanitize_body(body_html, link),
         author=_optional_str(meta, "author"),
         categories=_categories(meta.get("categories")),
         media=tuple(_media(item, index, link) for index, item in enumerate(_list(meta, "media"))),
@@ -177,6 +177,17 @@ def _optional_str(meta: Mapping[str, Any], key: str) -> str | None:
     if not isinstance(value, str | int | float):
         raise _FileError(f"{key!r} must be text, not {type(value).__name__}")
     return str(value).strip() or None
+
+
+def _link(meta: Mapping[str, Any]) -> str | None:
+    """The article's page: an absolute http(s) URL (percent-encoded), or a clear error."""
+    text = _optional_str(meta, "link")
+    if text is None:
+        return None
+    url = web_url(text)
+    if url is None:
+        raise _FileError(f"'link' must be an absolute http(s) URL, not {text!r}")
+    return url
 
 
 def _list(meta: Mapping[str, Any], key: str) -> list[Any]:

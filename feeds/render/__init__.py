@@ -7,8 +7,10 @@ publisher writes nothing.
 
 Archive pages (RFC 5005) hold the oldest entries in full pages of ``archive_page_size``, by
 published date; a page is written only once full, so old pages never change when new items
-arrive. ``atom.xml`` holds everything not archived (at least ``item_limit`` entries); RSS and
-JSON Feed hold the newest ``item_limit``.
+arrive. Archiving starts with two full pages at once: a lone archive page could link to no
+other archive (RFC 5005 prev/next), which the W3C validator reports as ArchiveIncomplete.
+``atom.xml`` holds everything not archived (at least ``item_limit`` entries); RSS and JSON Feed
+hold the newest ``item_limit``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ __all__ = [
 ]
 
 
+#: The fewest archive pages published: each page then has a prev-archive or next-archive.
+MIN_ARCHIVE_PAGES = 2
+
+
 def archive_path(language: str, page: int) -> str:
     """Path of archive page ``page`` (1 = oldest) relative to the output directory."""
     return f"{language}/archive/{page}.xml"
@@ -56,8 +62,13 @@ def archive_path(language: str, page: int) -> str:
 def split_archive(
     entries: Sequence[LocalizedEntry], item_limit: int, page_size: int
 ) -> tuple[list[tuple[LocalizedEntry, ...]], tuple[LocalizedEntry, ...]]:
-    """Split entries (oldest first) into full archive pages and the current remainder."""
+    """Split entries (oldest first) into full archive pages and the current remainder.
+
+    No archive until two pages are full (``MIN_ARCHIVE_PAGES``), so every archive page links
+    to a neighbour.
+    """
     pages = max(0, len(entries) - item_limit) // page_size
+    pages = pages if pages >= MIN_ARCHIVE_PAGES else 0
     archived = [tuple(entries[n * page_size : (n + 1) * page_size]) for n in range(pages)]
     return archived, tuple(entries[pages * page_size :])
 

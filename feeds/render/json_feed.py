@@ -28,7 +28,6 @@ def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": entry_id(settings, entry, "json"),
         "title": entry.title,
-        "content_html": entry_body(settings, entry),
         "date_modified": entry_updated(entry).isoformat(),
         "language": normalize_language(entry.language),
         "_lingofeed": {
@@ -41,6 +40,9 @@ def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
             ),
         },
     }
+    body = entry_body(settings, entry)
+    # JSON Feed requires content_html or content_text: an item without a body has empty text.
+    item.update({"content_html": body} if body else {"content_text": ""})
     if entry.link:
         item["url"] = entry.link
     if entry.summary:  # plain text in JSON Feed; ours is sanitised HTML

@@ -207,7 +207,12 @@ def _add_entry(
         item.link(href=entry.link, rel="alternate")
     if entry.summary:
         item.summary(entry.summary, type="html")
-    item.content(entry_body(settings, entry), type="html")
+    body = entry_body(settings, entry)
+    if body:
+        item.content(body, type="html")
+    elif fmt == "atom" and not entry.link:
+        # RFC 4287 4.1.1: an entry without an alternate link must have a content element.
+        item.content("", type="text")
     if entry.author and fmt == "atom":
         item.author({"name": entry.author})
     categories = [{"term": term} for term in entry.categories]
@@ -218,12 +223,15 @@ def _add_entry(
 
 
 def entry_body(settings: FeedSettings, entry: LocalizedEntry) -> str:
-    """The HTML body a reader shows: content (or summary, or title) plus the notice."""
+    """The HTML body a reader shows: content (or summary) plus the notice; "" when neither.
+
+    An empty body is left out of the feed rather than published as an empty ``<p></p>``.
+    """
     body = entry.content or entry.summary or ""
     notice = notice_html(settings, entry)
     if notice:
         body = f"{body}\n{notice}" if body else notice
-    return body or "<p></p>"
+    return body
 
 
 def render_atom(settings: FeedSettings, document: FeedDocument) -> bytes:

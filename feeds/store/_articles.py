@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,6 +73,11 @@ class ArticlesMixin(StorageBase):
         entries are everything upstream lists now), stored articles missing from ``entries`` get
         ``gone_since = now``; they are kept until ``delete_gone`` and revive if they reappear.
         A duplicate id within ``entries`` keeps its first occurrence (feeds list newest first).
+
+        A new article's ``first_seen`` is ``now`` minus its position in ``entries`` in seconds,
+        and never changes afterwards: undated items that arrive together get distinct,
+        stable dates in upstream's order (newest first) instead of one shared timestamp
+        (the W3C validator's DuplicateUpdated), in every format down to RSS's whole seconds.
         """
         unique: dict[str, EntryData] = {}
         for entry in entries:
@@ -92,9 +97,12 @@ class ArticlesMixin(StorageBase):
                 )
             }
             rows = []
-            for upstream_id, entry in unique.items():
+            for position, (upstream_id, entry) in enumerate(unique.items()):
                 values = entry_values(entry)
-                rows.append({"source_id": source_id, "first_seen": now, "last_seen": now} | values)
+                first_seen = now - timedelta(seconds=position)
+                rows.append(
+                    {"source_id": source_id, "first_seen": first_seen, "last_seen": now} | values
+                )
                 previous = stored.get(upstream_id)
                 if previous is None:
                     new.append(upstream_id)

@@ -22,20 +22,25 @@ SETTINGS = FeedSettings(base_url="https://feeds.example/", languages=(LANGUAGE,)
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 
-def ingest(fetcher: Fetcher, storage: Storage, source: Source) -> tuple[EntryData, ...]:
-    """Fetch and parse ``source`` and store its entries; SourceError when it is unusable."""
+def ingest(
+    fetcher: Fetcher, storage: Storage, source: Source, now: datetime = NOW
+) -> tuple[EntryData, ...]:
+    """Fetch and parse ``source`` and store its entries (as seen at ``now``); SourceError when
+    it is unusable."""
     assert source.url is not None
     result = fetcher.fetch(source.id, source.url)
     assert result.body is not None
     parsed = parse_feed(
         source, result.body, base_url=result.final_url, content_type=result.content_type
     )
-    storage.upsert_entries(source.id, parsed.entries, NOW)
+    storage.upsert_entries(source.id, parsed.entries, now)
     return parsed.entries
 
 
-def publish_store(storage: Storage, output: Path) -> dict[str, bytes]:
+def publish_store(
+    storage: Storage, output: Path, settings: FeedSettings = SETTINGS
+) -> dict[str, bytes]:
     """Render what the store shows in ``LANGUAGE`` and publish it into ``output``."""
-    files = render_site(SETTINGS, {LANGUAGE: storage.get_localized(LANGUAGE)})
+    files = render_site(settings, {LANGUAGE: storage.get_localized(LANGUAGE)})
     publish(output, files)
     return files

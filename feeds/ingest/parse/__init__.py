@@ -2,7 +2,7 @@
 
 ``_xml`` reads RSS and Atom (feedparser, with ids and media RSS re-read from the XML), ``_json``
 reads JSON Feed, and ``_common`` holds what both share. Every HTML field passes through
-``sanitize_html``; titles, captions and categories become plain text.
+``sanitize_body``; titles, captions and categories become plain text.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from lingofeed.feeds.ingest.parse._common import (
     normalize_language,
     stable_id,
     text_to_html,
+    web_url,
 )
 from lingofeed.feeds.ingest.parse._json import looks_like_json, parse_json_feed
 from lingofeed.feeds.ingest.parse._xml import parse_xml_feed
@@ -26,6 +27,7 @@ __all__ = [
     "parse_feed",
     "stable_id",
     "text_to_html",
+    "web_url",
 ]
 
 

@@ -13,13 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from lingofeed.feeds.sanitize import collapse_whitespace
 from lingofeed.feeds.types import EntryData, Media
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _WEB_SCHEMES = frozenset({"http", "https"})
+#: What stays as is in a URL's path, query and fragment: RFC 3986 reserved and unreserved
+#: characters and ``%`` (already-encoded octets); spaces, non-ASCII and the rest get encoded.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~-._"
+#: A ``%`` that does not start an encoded octet (``100%``): encoded itself.
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True)
@@ -79,13 +84,45 @@ def absolute(base: str | None, value: object) -> str | None:
     """``value`` resolved against ``base`` if it is then an http(s) URL; None otherwise.
 
     Readers follow item links and load media: a ``javascript:`` or ``data:`` URL there would
-    run or inline whatever upstream chose, so only web URLs are kept.
+    run or inline whatever upstream chose, so only web URLs are kept, and they are returned
+    percent-encoded (``web_url``) because upstream often sends IRIs or raw spaces.
     """
     text = non_blank(value)
     if not text:
         return None
-    resolved = urljoin(base, text.strip()) if base else text.strip()
-    return resolved if urlsplit(resolved).scheme.lower() in _WEB_SCHEMES else None
+    return web_url(urljoin(base, text.strip()) if base else text.strip())
+
+
+def web_url(url: str) -> str | None:
+    """``url`` as a valid absolute http(s) URI, or None when it is not a web URL with a host.
+
+    Raw spaces, non-ASCII characters and stray ``%`` are percent-encoded as UTF-8 and an
+    international host name becomes IDNA, so a published link never carries a character
+    the W3C validator rejects (InvalidUriChar); an already-encoded URL comes back unchanged.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:  # a bad port or bracketed host
+        return None
+    if parts.scheme.lower() not in _WEB_SCHEMES or not host:
+        return None
+    netloc = parts.netloc
+    if not netloc.isascii() or any(char.isspace() for char in netloc):
+        try:
+            netloc = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        netloc += f":{port}" if port is not None else ""
+    if any(char.isspace() for char in netloc):
+        return None
+    path, query, fragment = (_encode(part) for part in (parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+def _encode(part: str) -> str:
+    return quote(_STRAY_PERCENT.sub("%25", part), safe=_URL_SAFE)
 
 
 def as_list(value: object) -> list[Any]:

@@ -1,6 +1,6 @@
 """JSON Feed 1.1 (and 1.0) into ``ParsedFeed``, with plain ``json``.
 
-HTML fields pass through ``sanitize_html``; ``content_text`` and ``summary`` (plain text in the
+HTML fields pass through ``sanitize_body``; ``content_text`` and ``summary`` (plain text in the
 spec) become escaped paragraphs first. Anything not shaped as the spec says is ignored, except
 a document without an ``items`` list or an item that is not an object, which is a ``ParseError``.
 """
@@ -24,7 +24,7 @@ from lingofeed.feeds.ingest.parse._common import (
     stable_id,
     text_to_html,
 )
-from lingofeed.feeds.sanitize import collapse_whitespace, sanitize_html
+from lingofeed.feeds.sanitize import collapse_whitespace, sanitize_body
 from lingofeed.feeds.types import EntryData, Media, Source
 
 
@@ -78,8 +78,8 @@ def _json_entry(item: Mapping[str, Any], base: str | None, language: str | None)
         upstream_id=str(raw_id) if raw_id not in (None, "") else stable_id(title, published, link),
         title=title,
         link=link,
-        summary=sanitize_html(text_to_html(summary), link or base) if summary else None,
-        content=sanitize_html(content, link or base) or None if content else None,
+        summary=sanitize_body(text_to_html(summary), link or base) if summary else None,
+        content=sanitize_body(content, link or base),
         author=", ".join(names) or None,
         categories=categories(as_list(item.get("tags"))),
         media=dedupe_media(_json_media(item, base)),

@@ -7,6 +7,13 @@ it gets wrong for us are read again from the XML with a locked-down lxml parser:
   when the feed moves; we keep the id exactly as upstream wrote it.
 - media RSS: feedparser drops ``media:description`` into the entry's *content* and loses which
   caption and credit belong to which image.
+- links: feedparser invents an entry link from any id (``<id>Correct Value</id>`` becomes
+  ``http://host/dir/Correct Value``); only real link elements, and an RSS permalink guid that is
+  itself an absolute http(s) URL, become the entry's link.
+
+feedparser guesses whether an RSS text is HTML but not an Atom 0.3 one, whose ``mode="escaped"``
+and ``mode="base64"`` titles are HTML in practice: we guess the same way for every format but
+Atom 1.0 (whose ``type`` says exactly), so titles come out as plain text, not ``<p>`` literally.
 
 XML may never fetch external entities or DTDs, and entity expansion is bounded (expat's and
 libxml2's amplification limits; see the tests).
@@ -21,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
 from lingofeed.feeds.errors import ParseError
@@ -33,7 +41,7 @@ from lingofeed.feeds.ingest.parse._common import (
     stable_id,
     text_to_html,
 )
-from lingofeed.feeds.sanitize import collapse_whitespace, plain_text, sanitize_html
+from lingofeed.feeds.sanitize import collapse_whitespace, plain_text, sanitize_body
 from lingofeed.feeds.types import EntryData, Media, Source
 
 _MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -55,6 +63,10 @@ _DESCRIPTION_TAGS = frozenset(
     }
 )
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+#: The one format whose text constructs say exactly whether they are text or HTML.
+_EXACT_TYPES_VERSION = "atom10"
+#: feedparser's own guess for RSS texts (conservative: a false positive loses text).
+_looks_like_html = _FeedParserMixin.looks_like_html
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,8 @@ class _ItemXml:
     """
 
     raw_id: str | None = None
+    #: An RSS ``<guid>`` not marked ``isPermaLink="false"``: the item's page, if a web URL.
+    permalink: str | None = None
     media: tuple[Media, ...] = ()
     captions: frozenset[str] = frozenset()
     description: str | None = None
@@ -86,59 +100,88 @@ def parse_xml_feed(
     if len(extras) != len(parsed.entries):  # lxml and feedparser disagree: trust feedparser
         extras = [_ItemXml() for _ in parsed.entries]
     feed = parsed.feed
-    language = normalize_language(feed.get("language"))
+    reader = _Reader(base_url, normalize_language(feed.get("language")), parsed.get("version", ""))
     entries = tuple(
-        _xml_entry(entry, extra, base_url, language)
-        for entry, extra in zip(parsed.entries, extras, strict=True)
+        reader.entry(entry, extra) for entry, extra in zip(parsed.entries, extras, strict=True)
     )
     return ParsedFeed(
-        title=_text_construct(feed.get("title_detail")) or "",
+        title=reader.text(feed.get("title_detail")) or "",
         link=feed.get("link"),
-        language=language,
+        language=reader.language,
         entries=entries,
     )
 
 
-def _xml_entry(
-    entry: dict[str, Any], extra: _ItemXml, base_url: str | None, feed_language: str | None
-) -> EntryData:
-    title = _text_construct(entry.get("title_detail"))
-    link = absolute(base_url, entry.get("link"))
-    # dict.get: FeedParserDict would quietly answer published_parsed (and warn) instead.
-    updated = _struct_time(dict.get(entry, "updated_parsed"))
-    # RSS 1.0 dc:date and Atom's required <updated> are the only dates many feeds give.
-    published = _struct_time(entry.get("published_parsed")) or updated
-    contents = [c for c in entry.get("content", ()) if not _is_caption(c, extra.captions)]
-    content = _html_construct(contents[0], base_url) if contents else None
-    summary_detail = entry.get("summary_detail")
-    if summary_detail and _is_caption(summary_detail, extra.captions):
-        summary_detail = _html_detail(extra.description) if extra.description else None
-    summary = _html_construct(summary_detail, base_url) if summary_detail else None
-    if summary and summary == content:  # feedparser copies the only body into both
-        summary = None
-    details = [*contents, summary_detail or {}, entry.get("title_detail") or {}]
-    language = next((d.get("language") for d in details if d.get("language")), feed_language)
-    upstream_id = extra.raw_id or entry.get("id") or stable_id(title, published or updated, link)
-    return EntryData(
-        upstream_id=upstream_id,
-        title=title,
-        link=link,
-        summary=summary or None,
-        content=content or None,
-        author=collapse_whitespace(entry.get("author") or "") or None,
-        categories=categories(tag.get("term") or tag.get("label") for tag in entry.get("tags", ())),
-        media=dedupe_media([*extra.media, *_enclosures(entry, base_url)]),
-        published=published,
-        updated=updated,
-        language=normalize_language(language),
-    )
+@dataclass(frozen=True)
+class _Reader:
+    """Reads one document's entries: its base URL, declared language and format version."""
+
+    base_url: str | None
+    language: str | None
+    version: str
+
+    def entry(self, entry: dict[str, Any], extra: _ItemXml) -> EntryData:
+        title = self.text(entry.get("title_detail"))
+        link = _alternate(entry, self.base_url) or absolute(None, extra.permalink)
+        # dict.get: FeedParserDict would quietly answer published_parsed (and warn) instead.
+        updated = _struct_time(dict.get(entry, "updated_parsed"))
+        # RSS 1.0 dc:date and Atom's required <updated> are the only dates many feeds give.
+        published = _struct_time(entry.get("published_parsed")) or updated
+        contents = [c for c in entry.get("content", ()) if not _is_caption(c, extra.captions)]
+        content = self.html(contents[0]) if contents else None
+        summary_detail = entry.get("summary_detail")
+        if summary_detail and _is_caption(summary_detail, extra.captions):
+            summary_detail = _html_detail(extra.description) if extra.description else None
+        summary = self.html(summary_detail) if summary_detail else None
+        if summary and summary == content:  # feedparser copies the only body into both
+            summary = None
+        details = [*contents, summary_detail or {}, entry.get("title_detail") or {}]
+        language = next((d.get("language") for d in details if d.get("language")), self.language)
+        upstream_id = extra.raw_id or entry.get("id") or stable_id(title, published, link)
+        return EntryData(
+            upstream_id=upstream_id,
+            title=title,
+            link=link,
+            summary=summary,
+            content=content,
+            author=collapse_whitespace(entry.get("author") or "") or None,
+            categories=categories(t.get("term") or t.get("label") for t in entry.get("tags", ())),
+            media=dedupe_media([*extra.media, *_enclosures(entry, self.base_url)]),
+            published=published,
+            updated=updated,
+            language=normalize_language(language),
+        )
+
+    def _is_html(self, detail: Mapping[str, Any], value: str) -> bool:
+        """Declared HTML, or (outside Atom 1.0) plain text that looks like HTML, as feedparser
+        decides for RSS: a close tag or an entity, and only known HTML elements."""
+        if detail.get("type") in _HTML_TYPES:
+            return True
+        return self.version != _EXACT_TYPES_VERSION and bool(_looks_like_html(value))
+
+    def text(self, detail: Mapping[str, Any] | None) -> str:
+        """A title as plain text."""
+        if not detail:
+            return ""
+        value = str(detail.get("value") or "")
+        return plain_text(value) if self._is_html(detail, value) else collapse_whitespace(value)
+
+    def html(self, detail: Mapping[str, Any]) -> str | None:
+        """A summary or content as sanitised HTML; None when nothing visible is left."""
+        value = str(detail.get("value") or "")
+        if not self._is_html(detail, value):
+            value = text_to_html(value)
+        return sanitize_body(value, detail.get("base") or self.base_url)
 
 
-def _text_construct(detail: Mapping[str, Any] | None) -> str:
-    if not detail:
-        return ""
-    value = str(detail.get("value") or "")
-    return plain_text(value) if detail.get("type") in _HTML_TYPES else collapse_whitespace(value)
+def _alternate(entry: Mapping[str, Any], base_url: str | None) -> str | None:
+    """The first real rel=alternate link element (never one feedparser made from an id)."""
+    for link in entry.get("links") or ():
+        if link.get("rel", "alternate") == "alternate" and (
+            url := absolute(base_url, link.get("href"))
+        ):
+            return url
+    return None
 
 
 def _is_caption(detail: Mapping[str, Any], captions: frozenset[str]) -> bool:
@@ -148,13 +191,6 @@ def _is_caption(detail: Mapping[str, Any], captions: frozenset[str]) -> bool:
 def _html_detail(value: str) -> dict[str, str]:
     """A feedparser-shaped text construct for HTML we read ourselves."""
     return {"type": "text/html", "value": value}
-
-
-def _html_construct(detail: Mapping[str, Any], base_url: str | None) -> str:
-    value = str(detail.get("value") or "")
-    if detail.get("type") not in _HTML_TYPES:
-        value = text_to_html(value)
-    return sanitize_html(value, detail.get("base") or base_url)
 
 
 def _enclosures(entry: Mapping[str, Any], base_url: str | None) -> Iterable[Media]:
@@ -195,6 +231,8 @@ def _item_xml(item: etree._Element) -> _ItemXml:
         found = item.find(tag)
         if found is not None and (found.text or "").strip():
             raw_id = found.text.strip()
+    guid = item.find("guid")
+    permanent = guid is not None and (guid.get("isPermaLink") or "true").lower() != "false"
     contents = list(item.iter(f"{_MEDIA}content"))
     elements = contents or list(item.iter(f"{_MEDIA}thumbnail"))
     captions = frozenset(
@@ -205,6 +243,7 @@ def _item_xml(item: etree._Element) -> _ItemXml:
     )
     return _ItemXml(
         raw_id=raw_id or None,
+        permalink=raw_id if permanent else None,
         media=tuple(m for e in elements if (m := _media_element(e, item))),
         captions=captions - {""},
         description=description,
