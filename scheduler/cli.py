@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[shared],
         help="fetch, translate and publish every source once, then exit (for cron)",
         description="Exit status 1 if any source failed or any item could not be translated "
-        "(everything else is still published).",
+        "(everything else is still published). With [output] websub_hub, the hub is pinged for "
+        "each changed feed at the end (up to 60 s, retries included); a hub that cannot be told "
+        "is reported on stderr but does not fail the run.",
     )
     commands.add_parser(
         "check",
@@ -223,9 +225,19 @@ def _is_package_file(argument: str) -> bool:
 def _once(settings: Settings) -> int:
     from lingofeed.scheduler.cycle import run_cycle
     from lingofeed.scheduler.service import open_runtime
+    from lingofeed.scheduler.websub import ONCE_WAIT_SECONDS
 
     with open_runtime(settings) as runtime:
         reports = run_cycle(runtime.context(settings))
+        pings = runtime.websub.close(ONCE_WAIT_SECONDS)
+    hub = settings.output.websub_hub
+    for url in pings.failed:  # the hub is told again after the next change; not a failed run
+        print(
+            f"lingofeed: WebSub hub {hub} was not told about {url} (see the log)", file=sys.stderr
+        )
+    for url in pings.unsent:
+        print(f"lingofeed: WebSub ping for {url} still unsent after {ONCE_WAIT_SECONDS:g}s; "
+              f"given up", file=sys.stderr)  # fmt: skip
     failed = False
     for report in reports:
         if report.error:

@@ -30,6 +30,8 @@ from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.settings import (
     DEFAULT_RETRY_BACKOFF,
+    DEFAULT_WEBSUB_ATTEMPTS,
+    DEFAULT_WEBSUB_BACKOFF,
     INTERVAL_UNITS,
     ConfigError,
     ConfigProblem,
@@ -327,9 +329,7 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
     except sa.exc.ArgumentError as exc:
         c.problem((*svc_path, "database_url"), f"not a database URL: {exc}")
     out_path: KeyPath = ("output",)
-    out = c.table(
-        raw.get("output", _MISSING), out_path, {"directory", "base_url", "item_limit", "websub_hub"}
-    )
+    out = c.table(raw.get("output", _MISSING), out_path, set(_OUTPUT_KEYS))
     out_dir = (base / (c.get(out, out_path, "directory", str, "") or data_dir / "public")).resolve()
     base_url = c.url(c.get(out, out_path, "base_url", str, _MISSING), (*out_path, "base_url"))
     hub = c.url(c.get(out, out_path, "websub_hub", str, None), (*out_path, "websub_hub"))
@@ -357,6 +357,9 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
             base_url=(base_url or "").rstrip("/") + "/",
             item_limit=c.positive(out, out_path, "item_limit", 50) or 50,
             websub_hub=hub,
+            websub_attempts=c.positive(out, out_path, "websub_attempts", DEFAULT_WEBSUB_ATTEMPTS)
+            or DEFAULT_WEBSUB_ATTEMPTS,
+            websub_backoff=_duration(c, out, out_path, "websub_backoff", DEFAULT_WEBSUB_BACKOFF),
         ),
         server=ServerSettings(
             c.get(srv, srv_path, "host", str, "127.0.0.1") or "",
@@ -369,21 +372,26 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         engine=engine,
         retention_days=c.positive(svc, svc_path, "retention_days", 30) or 30,
         partners=_partners(c, raw.get("partners", _MISSING), environ),
-        retry_backoff=_retry_backoff(c, svc, svc_path),
+        retry_backoff=_duration(c, svc, svc_path, "retry_backoff", DEFAULT_RETRY_BACKOFF),
     )
 
 
-def _retry_backoff(c: _Checker, svc: dict[str, Any], path: KeyPath) -> timedelta:
-    text = c.get(svc, path, "retry_backoff", str, None)
+def _duration(
+    c: _Checker, table: dict[str, Any], path: KeyPath, key: str, default: timedelta
+) -> timedelta:
+    """An interval key such as ``"30s"``; ``default`` when absent (or wrong: then a problem)."""
+    text = c.get(table, path, key, str, None)
     if text is None:
-        return DEFAULT_RETRY_BACKOFF
+        return default
     wait = _interval(text)
     if wait is None:
-        c.problem((*path, "retry_backoff"), f"bad interval {text!r} (use e.g. '30s', '1m', '5m')")
-    return wait or DEFAULT_RETRY_BACKOFF
+        c.problem((*path, key), f"bad interval {text!r} (use e.g. '30s', '1m', '5m')")
+    return wait or default
 
 
 _SERVICE_KEYS = ("data_dir", "database_url", "retention_days", "retry_backoff")
+_OUTPUT_KEYS: tuple[str, ...] = ("directory", "base_url", "item_limit", "websub_hub")
+_OUTPUT_KEYS += ("websub_attempts", "websub_backoff")
 
 
 def load_settings(file: Path, environ: Mapping[str, str] | None = None) -> Settings:

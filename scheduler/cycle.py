@@ -31,6 +31,7 @@ from lingofeed.scheduler.removed import retire_removed_sources
 from lingofeed.scheduler.settings import DEFAULT_RETRY_BACKOFF, Settings, SourceSettings
 from lingofeed.scheduler.translating import translate_pending
 from lingofeed.scheduler.types import CycleContext, SourceReport
+from lingofeed.scheduler.websub import announce
 
 log = logging.getLogger("lingofeed.cycle")
 
@@ -219,10 +220,13 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
 
 
 def _publish(ctx: CycleContext, source_id: str) -> int:
-    """Render all languages from the store and write what changed; a failure keeps old files."""
+    """Render all languages from the store and write what changed; a failure keeps old files.
+
+    Then the hub is told which feeds changed (``scheduler.websub.announce``, in the background).
+    """
     try:
         retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
-        written = publish_site(
+        result = publish_site(
             ctx.storage,
             feed_settings(ctx.settings),
             ctx.settings.output.directory,
@@ -231,8 +235,9 @@ def _publish(ctx: CycleContext, source_id: str) -> int:
     except (OSError, StorageError, PublishError, RenderError) as exc:
         log.error(event("publish-failed", source=source_id, error=exc))
         return 0
-    log.info(event("published", source=source_id, files_written=written))
-    return written
+    log.info(event("published", source=source_id, files_written=len(result.changed)))
+    announce(ctx, result.changed)
+    return len(result.changed)
 
 
 def feed_settings(settings: Settings) -> FeedSettings:

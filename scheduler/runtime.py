@@ -1,4 +1,5 @@
-"""The long-lived parts every cycle shares: database, fetcher, models, translator, metrics.
+"""The long-lived parts every cycle shares: database, fetcher, models, translator, metrics and
+the WebSub sender.
 
 Used by ``lingofeed once`` and ``status`` directly and by the running ``Service``. Opening the
 models is optional, so ``status`` never loads a translation model.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lingofeed.feeds.ingest.fetch import Fetcher
+from lingofeed.feeds.publish.websub import WebSubSender
 from lingofeed.feeds.store import SqlTranslationMemory, Storage
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.scheduler import status
@@ -20,6 +22,7 @@ from lingofeed.scheduler.metrics import CountingTranslator, Metrics
 from lingofeed.scheduler.settings import GlossarySettings, Settings
 from lingofeed.scheduler.status import SourceInfo, Usage
 from lingofeed.scheduler.types import CycleContext
+from lingofeed.scheduler.websub import STOP_WAIT_SECONDS, log_ping
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings
 from lingofeed.translations.errors import ModelNotInstalledError
 from lingofeed.translations.glossary import Glossary
@@ -44,6 +47,9 @@ class Runtime:
         self.fetcher = stack.enter_context(Fetcher())
         self.memory = SqlTranslationMemory(self.engine)
         self.models = ModelStore(settings.models.directory)
+        #: Publish pings to the WebSub hub; closing gives queued ones a moment, then stops.
+        self.websub = WebSubSender(log_ping)
+        stack.callback(self.websub.close, STOP_WAIT_SECONDS)
         self.translator: CountingTranslator | None = None
         if load_models:
             knobs = settings.engine
@@ -75,6 +81,7 @@ class Runtime:
             fetcher=self.fetcher,
             translation=PipelineTranslation(self, settings, pipeline),
             usage=self,
+            websub=self.websub,
         )
 
     def translation_context(self, settings: Settings, target: str) -> str:

@@ -17,6 +17,10 @@ from lingofeed.feeds.types import Source
 INTERVAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 #: First retry after a failed fetch (``[service] retry_backoff``); doubles per failure.
 DEFAULT_RETRY_BACKOFF = timedelta(minutes=1)
+#: First retry of a failed WebSub publish ping (``[output] websub_backoff``); doubles per retry.
+DEFAULT_WEBSUB_BACKOFF = timedelta(seconds=5)
+#: Requests per changed feed URL at most (``[output] websub_attempts``).
+DEFAULT_WEBSUB_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,10 @@ class OutputSettings:
     base_url: str
     #: Newest items kept in each published feed.
     item_limit: int = 50
+    #: WebSub hub advertised in every feed and pinged after each publish of a changed feed.
     websub_hub: str | None = None
+    websub_attempts: int = DEFAULT_WEBSUB_ATTEMPTS
+    websub_backoff: timedelta = DEFAULT_WEBSUB_BACKOFF
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from lingofeed.feeds.ingest.fetch import Fetcher
+from lingofeed.feeds.publish.websub import WebSubSender
 from lingofeed.feeds.store import StorageType
 from lingofeed.scheduler.metrics import Metrics
 from lingofeed.scheduler.settings import Settings
@@ -56,6 +57,8 @@ class CycleContext:
     #: Model and translation-memory work, per language (``Runtime`` implements it).
     usage: UsageMeter
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Where publish pings for changed feeds go (None: no pings, whatever the config says).
+    websub: WebSubSender | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from lingofeed.feeds.publish.atomic import publish
+from lingofeed.feeds.publish.atomic import PublishResult, publish
 from lingofeed.feeds.render import render_site
 from lingofeed.feeds.render.settings import FeedSettings
 from lingofeed.feeds.store import StorageType
@@ -17,7 +17,7 @@ from lingofeed.feeds.store import StorageType
 
 def publish_site(
     storage: StorageType, rendering: FeedSettings, directory: Path, sources: Collection[str]
-) -> int:
+) -> PublishResult:
     """Render every language from the store and write the files whose bytes changed.
 
     Only the configured ``sources`` are shown: a source removed from the config leaves the
@@ -34,5 +34,4 @@ def publish_site(
         ]
         for code in rendering.languages
     }
-    result = publish(directory, render_site(rendering, entries))
-    return len(result.changed)
+    return publish(directory, render_site(rendering, entries))
