@@ -277,15 +277,22 @@ def test_empty_bodies_are_left_out_of_every_format(feed_server, storage, fetcher
         assert json_item.get("content_text", "") == ""
 
 
-def test_an_article_file_link_must_be_a_web_url_and_is_encoded(tmp_path):
+def test_article_file_links_and_media_must_be_web_urls_and_are_encoded(tmp_path):
     articles = tmp_path / "articles"
     articles.mkdir()
     (articles / "good.md").write_text(
-        "---\ntitle: Good\nlink: https://news.example/a b/é\n---\nBody\n", encoding="utf-8"
+        "---\ntitle: Good\nlink: https://news.example/a b/é\nmedia:\n  - url: img/ç a.jpg\n"
+        "---\nBody\n",
+        encoding="utf-8",
     )
     (articles / "bad.md").write_text("---\ntitle: Bad\nlink: Correct Value\n---\nBody\n")
+    (articles / "bad-media.md").write_text("---\ntitle: B\nmedia:\n  - url: x.jpg\n---\nB\n")
     loaded = load_directory(Source(id="desk", directory=articles, language=LANGUAGE))
-    assert [entry.link for entry in loaded.entries] == ["https://news.example/a%20b/%C3%A9"]
-    [error] = loaded.errors
-    assert isinstance(error, ParseError)
-    assert "bad.md" in str(error) and "'Correct Value'" in str(error)
+    [entry] = loaded.entries
+    assert entry.link == "https://news.example/a%20b/%C3%A9"
+    assert [media.url for media in entry.media] == ["https://news.example/a%20b/img/%C3%A7%20a.jpg"]
+    assert all(isinstance(error, ParseError) for error in loaded.errors)
+    messages = [str(error) for error in loaded.errors]
+    assert len(messages) == 2
+    assert any("bad-media.md" in m and "media[0].url must be an http(s) URL" in m for m in messages)
+    assert any("bad.md" in m and "not 'Correct Value'" in m for m in messages)

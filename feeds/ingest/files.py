@@ -222,8 +222,11 @@ def _media(item: object, index: int, link: str | None) -> Media:
         value = item.get(key)
         return collapse_whitespace(str(value)) or None if value is not None else None
 
+    url = web_url(urljoin(link, item["url"]) if link else item["url"])
+    if url is None:
+        raise _FileError(f"media[{index}].url must be an http(s) URL (or relative to 'link')")
     return Media(
-        url=urljoin(link, item["url"]) if link else item["url"],
+        url=url,
         type=text("type"),
         length=length,
         caption=text("caption"),
