@@ -313,10 +313,15 @@ class _Decoder:
     def translate(
         self, examples: Sequence[Sequence[str]], *, aligned: bool
     ) -> list[_Output | None]:
-        """One result per example, in order; None for a runaway output."""
+        """One result per example, in order; None for a runaway output.
+
+        ``aligned`` asks the search for its attention, and (at beam >= 2) submits a one-step
+        pass whose attention replaces each hypothesis's row 0 (``first_rows``).
+        """
         size = self._settings.max_batch_size
         order = sorted(range(len(examples)), key=lambda i: len(examples[i]))
         options = self._settings.decoding_options()
+        options["return_attention"] = aligned
         pending = []
         for start in range(0, len(order), size):
             batch = order[start : start + size]
@@ -326,51 +331,53 @@ class _Decoder:
             )
             pending.append((batch, futures))
         self.batches = len(pending)
+        first = self.first_rows(examples, order) if aligned and options["beam_size"] > 1 else {}
         outputs: list[_Output | None] = [None] * len(examples)
-        finished: list[tuple[int, Sequence[str]]] = []
+        finished: list[tuple[int, Sequence[str], Sequence[Sequence[float]]]] = []
         for batch, futures in pending:
             for index, future in zip(batch, futures, strict=True):
-                hypothesis = future.result().hypotheses[0]
-                if not self.ran_away(len(examples[index]), hypothesis):
-                    finished.append((index, hypothesis))
-        attentions = self.attention(examples, finished) if aligned else {}
+                result = future.result()
+                hypothesis = result.hypotheses[0]
+                if self.ran_away(len(examples[index]), hypothesis):
+                    continue
+                attention = result.attention[0][: len(hypothesis)] if aligned else []
+                if attention and index in first:
+                    attention = [first[index].result().attention[0][0], *attention[1:]]
+                finished.append((index, hypothesis, attention))
         # One call decodes every output: much cheaper than one call per sentence.
-        texts = self._model.tokenizer.decode([list(pieces) for _, pieces in finished])
-        for (index, pieces), text in zip(finished, texts, strict=True):
-            outputs[index] = _Output(pieces, text, attentions.get(index, ()))
+        texts = self._model.tokenizer.decode([list(pieces) for _, pieces, _ in finished])
+        for (index, pieces, attention), text in zip(finished, texts, strict=True):
+            outputs[index] = _Output(pieces, text, attention)
         return outputs
 
-    def attention(
-        self, examples: Sequence[Sequence[str]], chosen: Sequence[tuple[int, Sequence[str]]]
-    ) -> dict[int, Sequence[Sequence[float]]]:
-        """Each chosen hypothesis's attention over its example, by example index.
+    def first_rows(
+        self, examples: Sequence[Sequence[str]], order: Sequence[int]
+    ) -> dict[int, ctranslate2.AsyncTranslationResult]:
+        """Each example's first-step attention (its row 0) from a one-step greedy pass.
 
-        Why a second, forced pass rather than the beam search's own attention: with beam
-        >= 2, CTranslate2 4.8.5 returns as row 0 (the first target piece) the first-step
-        attention of *another example of the batch* (rows 1+ are right), so an alignment
-        built on it changed with what else was in the batch (issue 11). Greedy decoding
-        (beam 1) is unaffected, so the chosen pieces are forced as ``target_prefix`` at beam
-        1 and only their rows are kept. On the test model this pass costs about a quarter of
-        the beam search over the same sentences (``benchmarks/translate_throughput``).
+        Why: with beam >= 2, CTranslate2 4.8.5 returns as row 0 of a hypothesis's attention
+        the first-step attention of *another example of the batch* (rows 1+ are right), so an
+        alignment built on it changed with what else was in the batch (issue 11). Greedy
+        decoding (beam 1) is unaffected, and the first step's attention depends only on the
+        source (every hypothesis starts from the start token), so one greedy step per
+        example gives the right row 0 whatever the batch: no need to decode the whole
+        hypothesis again (a forced ``target_prefix`` pass cost about a quarter of the beam
+        search; this one costs one encoder pass and one step, ``benchmarks/
+        translate_throughput``). ``min_decoding_length=1`` keeps the step from ending at
+        once. Submitted with the search, so both decode at the same time.
         """
-        if not chosen:
-            return {}
         options = self._settings.decoding_options()
         options.update(
             beam_size=1,
             patience=1,
-            max_decoding_length=max(len(pieces) for _, pieces in chosen) + 1,
-        )
-        results = self._model.translator.translate_batch(
-            [list(examples[index]) for index, _ in chosen],
-            target_prefix=[list(pieces) for _, pieces in chosen],
+            max_decoding_length=1,
+            min_decoding_length=1,
             return_attention=True,
-            **options,
         )
-        return {
-            index: result.attention[0][: len(pieces)]
-            for (index, pieces), result in zip(chosen, results, strict=True)
-        }
+        futures = self._model.translator.translate_batch(
+            [list(examples[index]) for index in order], **options, asynchronous=True
+        )
+        return dict(zip(order, futures, strict=True))
 
 
 class _Output(NamedTuple):
