@@ -20,7 +20,7 @@ from lingofeed.scheduler.metrics import CountingTranslator, Metrics
 from lingofeed.scheduler.settings import GlossarySettings, Settings
 from lingofeed.scheduler.status import SourceInfo, Usage
 from lingofeed.scheduler.types import CycleContext
-from lingofeed.translations.engine import ArgosTranslator, EngineSettings
+from lingofeed.translations.engine import ArgosTranslator
 from lingofeed.translations.errors import ModelNotInstalledError
 from lingofeed.translations.glossary import Glossary
 from lingofeed.translations.models import ModelStore
@@ -46,16 +46,7 @@ class Runtime:
         self.models = ModelStore(settings.models.directory)
         self.translator: CountingTranslator | None = None
         if load_models:
-            knobs = settings.engine
-            argos = ArgosTranslator(
-                self.models,
-                EngineSettings(
-                    beam_size=knobs.beam_size,
-                    inter_threads=knobs.inter_threads,
-                    intra_threads=knobs.intra_threads,
-                    max_batch_size=knobs.batch_size,
-                ),
-            )
+            argos = ArgosTranslator(self.models, settings.engine)
             self.translator = CountingTranslator(argos, self.metrics)
 
     def context(self, settings: Settings) -> CycleContext:
