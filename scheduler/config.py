@@ -35,7 +35,6 @@ from lingofeed.scheduler.settings import (
     INTERVAL_UNITS,
     ConfigError,
     ConfigProblem,
-    EngineSettings,
     GlossarySettings,
     LanguageSettings,
     ModelSettings,
@@ -47,8 +46,22 @@ from lingofeed.scheduler.settings import (
     SourceSettings,
 )
 from lingofeed.scheduler.tomllines import KeyPath, key_lines
+from lingofeed.translations.engine import (
+    COMPUTE_TYPES,
+    DEVICES,
+    EngineSettings,
+    cuda_device_count,
+    supported_compute_types,
+)
 
-__all__ = ["ARGOS_INDEX", "ConfigError", "ConfigProblem", "Settings", "load_settings"]
+__all__ = [
+    "ARGOS_INDEX",
+    "ENGINE_KEYS",
+    "ConfigError",
+    "ConfigProblem",
+    "Settings",
+    "load_settings",
+]
 
 _MISSING: Any = object()
 #: Argos Translate's public package index (a folder holding ``index.json``).
@@ -57,6 +70,16 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _INTERVAL_RE = re.compile(r"^(?:\d+[dhms])+$")
 #: What ``notice_html`` fills in a notice template; anything else would appear literally.
 NOTICE_PLACEHOLDERS = ("language", "link")
+#: ``[engine]`` keys and the ``EngineSettings`` field each sets (``batch_size`` is the
+#: config's older, shorter name); the other fields are the engine's measured defaults.
+ENGINE_KEYS = {
+    "beam_size": "beam_size",
+    "inter_threads": "inter_threads",
+    "intra_threads": "intra_threads",
+    "batch_size": "max_batch_size",
+    "device": "device",
+    "compute_type": "compute_type",
+}
 
 
 class _Checker:
@@ -338,15 +361,6 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
     port = c.get(srv, srv_path, "port", int, 8080)
     if port is not None and not 0 <= port < 65536:
         c.problem((*srv_path, "port"), f"{port} is not a TCP port (0-65535, 0 = any free)")
-    eng_path: KeyPath = ("engine",)
-    eng = c.table(raw.get("engine", _MISSING), eng_path, set(EngineSettings.__dataclass_fields__))
-    defaults = EngineSettings()
-    engine = EngineSettings(
-        **{
-            name: c.positive(eng, eng_path, name, getattr(defaults, name)) or 1
-            for name in EngineSettings.__dataclass_fields__
-        }
-    )
     return Settings(
         config_file=c.file,
         sources=_sources(c, raw.get("sources", _MISSING), base),
@@ -369,11 +383,46 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         data_dir=data_dir,
         database_url=database_url or default_db,
         models=ModelSettings(c.writable_dir(models_dir, (*mod_path, "directory")), index_url),
-        engine=engine,
+        engine=_engine(c, raw.get("engine", _MISSING)),
         retention_days=c.positive(svc, svc_path, "retention_days", 30) or 30,
         partners=_partners(c, raw.get("partners", _MISSING), environ),
         retry_backoff=_duration(c, svc, svc_path, "retry_backoff", DEFAULT_RETRY_BACKOFF),
     )
+
+
+def _engine(c: _Checker, raw: Any) -> EngineSettings:
+    """``[engine]`` as ``EngineSettings``; ``device = "cuda"`` where CTranslate2 sees no CUDA
+    device is a problem here, at its line, rather than a failure of every batch later."""
+    path: KeyPath = ("engine",)
+    table = c.table(raw, path, set(ENGINE_KEYS))
+    defaults = EngineSettings()
+    values: dict[str, Any] = {}
+    for key, field in ENGINE_KEYS.items():
+        default = getattr(defaults, field)
+        if isinstance(default, int):
+            values[field] = c.positive(table, path, key, default) or default
+            continue
+        value = c.get(table, path, key, str, default)
+        allowed = DEVICES if key == "device" else COMPUTE_TYPES
+        if value is not None and value not in allowed:
+            c.problem((*path, key), f"{value!r} is not one of {', '.join(allowed)}")
+        values[field] = value if value in allowed else default
+    device, compute_type = values["device"], values["compute_type"]
+    if device == "cuda" and cuda_device_count() == 0:
+        c.problem(
+            (*path, "device"),
+            '"cuda", but CTranslate2 sees no CUDA device on this machine (no GPU, driver or '
+            'CUDA libraries); use "auto" (the GPU when there is one) or "cpu"',
+        )
+    elif compute_type not in ("default", "auto"):
+        supported = supported_compute_types(device)
+        if compute_type not in supported:
+            c.problem(
+                (*path, "compute_type"),
+                f"{compute_type!r} does not run on device {device!r} here "
+                f"(supported: {', '.join(sorted(supported))})",
+            )
+    return EngineSettings(**values)
 
 
 def _duration(

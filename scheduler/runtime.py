@@ -23,7 +23,7 @@ from lingofeed.scheduler.settings import GlossarySettings, Settings
 from lingofeed.scheduler.status import SourceInfo, Usage
 from lingofeed.scheduler.types import CycleContext
 from lingofeed.scheduler.websub import STOP_WAIT_SECONDS, log_ping
-from lingofeed.translations.engine import ArgosTranslator, EngineSettings
+from lingofeed.translations.engine import ArgosTranslator
 from lingofeed.translations.errors import ModelNotInstalledError
 from lingofeed.translations.glossary import Glossary
 from lingofeed.translations.models import ModelStore
@@ -52,16 +52,7 @@ class Runtime:
         stack.callback(self.websub.close, STOP_WAIT_SECONDS)
         self.translator: CountingTranslator | None = None
         if load_models:
-            knobs = settings.engine
-            argos = ArgosTranslator(
-                self.models,
-                EngineSettings(
-                    beam_size=knobs.beam_size,
-                    inter_threads=knobs.inter_threads,
-                    intra_threads=knobs.intra_threads,
-                    max_batch_size=knobs.batch_size,
-                ),
-            )
+            argos = ArgosTranslator(self.models, settings.engine)
             self.translator = CountingTranslator(argos, self.metrics)
 
     def context(self, settings: Settings) -> CycleContext:

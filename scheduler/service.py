@@ -14,7 +14,7 @@ import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -39,7 +39,7 @@ from lingofeed.feeds.serve.app import (
     install_token_redaction,
 )
 from lingofeed.scheduler import status
-from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.config import ENGINE_KEYS, load_settings
 from lingofeed.scheduler.cycle import feed_settings, refresh, run_source
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.runtime import Runtime, open_runtime
@@ -320,7 +320,7 @@ def _read_at_start(settings: Settings) -> dict[str, object]:
         "service.data_dir": settings.data_dir,
         "service.database_url": settings.database_url,
         "models.directory": settings.models.directory,
-        **{f"engine.{f.name}": getattr(settings.engine, f.name) for f in fields(settings.engine)},
+        **{f"engine.{key}": getattr(settings.engine, name) for key, name in ENGINE_KEYS.items()},
         "server.host": settings.server.host,
         "server.port": settings.server.port,
         "output.directory": settings.output.directory,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lingofeed.feeds.errors import LingofeedError
 from lingofeed.feeds.types import Source
+from lingofeed.translations.engine import EngineSettings
 
 #: Seconds per unit of an interval such as ``1h30m``.
 INTERVAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -120,16 +121,6 @@ class ServerSettings:
     port: int = 8080
     #: False serves feeds only to partners, under ``/p/<token>/``.
     public: bool = True
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """CTranslate2 knobs; the defaults were the fastest measured on 2 cores (notes/engine.md)."""
-
-    beam_size: int = 2
-    inter_threads: int = 2
-    intra_threads: int = 1
-    batch_size: int = 32
 
 
 @dataclass(frozen=True)

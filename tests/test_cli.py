@@ -248,3 +248,20 @@ def test_run_on_a_busy_port_says_so_in_one_line_and_fails(tmp_path):
         f"lingofeed: error: cannot listen on 127.0.0.1:{port}: address already in use; "
         "change [server] port in the config or pass --port"
     ], done.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "once"])
+def test_cuda_asked_for_without_a_gpu_stops_at_start_in_one_line(config, tmp_path, command):
+    path = Path(config())
+    text = path.read_text(encoding="utf-8") + '\n[engine]\ndevice = "cuda"\n'
+    path.write_text(text, encoding="utf-8")
+    done = lingofeed("--config", str(path), command, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    line = len(text.splitlines())
+    assert done.stderr.splitlines() == [
+        "lingofeed: 1 problem in config",
+        f'  {path}:{line}: engine.device: "cuda", but CTranslate2 sees no CUDA device on this '
+        'machine (no GPU, driver or CUDA libraries); use "auto" (the GPU when there is one) or '
+        '"cpu"',
+    ]

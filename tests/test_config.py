@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from lingofeed.scheduler.config import ConfigError, ConfigProblem, load_settings
+from lingofeed.scheduler.config import ENGINE_KEYS, ConfigError, ConfigProblem, load_settings
 from lingofeed.scheduler.tomllines import key_lines
+from lingofeed.translations.engine import EngineSettings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -261,3 +263,46 @@ def test_notice_with_language_and_link_placeholders_is_accepted(tmp_path):
     assert load_settings(write(tmp_path, text), environ={}).languages[0].notice == (
         "From {language}: {link}"
     )
+
+
+def test_documented_engine_defaults_are_the_ones_the_engine_runs(tmp_path):
+    """One ``EngineSettings`` and one set of defaults: the full example documents every
+    ``[engine]`` key with the value a config without ``[engine]`` gets."""
+    example = REPO / "config" / "lingofeed.example-full.toml"
+    documented = tomllib.loads(example.read_text(encoding="utf-8"))["engine"]
+    assert set(documented) == set(ENGINE_KEYS)
+    defaults = EngineSettings()
+    assert {key: getattr(defaults, name) for key, name in ENGINE_KEYS.items()} == documented
+    assert load_settings(example, environ={}).engine == defaults
+    without = load_settings(write(tmp_path, GOOD.replace("beam_size = 1\n", "")), environ={})
+    assert without.engine == defaults
+
+
+def test_engine_device_and_compute_type_reach_the_settings(tmp_path):
+    text = GOOD.replace("beam_size = 1\n", 'device = "cpu"\ncompute_type = "int8_float32"\n')
+    engine = load_settings(write(tmp_path, text), environ={}).engine
+    assert (engine.device, engine.compute_type) == ("cpu", "int8_float32")
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "message"),
+    [
+        ('device = "gpu"', "engine.device", "'gpu' is not one of auto, cpu, cuda"),
+        ('compute_type = "int4"', "engine.compute_type", "'int4' is not one of default, auto,"),
+        ('compute_type = "float16"', "engine.compute_type", "'float16' does not run on device"),
+    ],
+)
+def test_an_engine_device_or_compute_type_that_cannot_run_is_reported_at_its_line(
+    tmp_path, line, key, message
+):
+    problem = only(tmp_path, GOOD.replace("beam_size = 1", f"beam_size = 1\n{line}"))
+    assert (problem.line, problem.key_path) == (18, key)
+    assert problem.message.startswith(message)
+
+
+def test_cuda_where_ctranslate2_sees_no_gpu_is_one_problem_naming_the_setting(tmp_path):
+    """There is no GPU here: asking for one fails at load, at its line, not in every batch."""
+    problem = only(tmp_path, GOOD.replace("beam_size = 1", 'beam_size = 1\ndevice = "cuda"'))
+    assert (problem.line, problem.key_path) == (18, "engine.device")
+    assert problem.message.startswith('"cuda", but CTranslate2 sees no CUDA device')
+    assert 'use "auto"' in problem.message

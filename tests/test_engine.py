@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.runtime import open_runtime
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings, load_model
 from lingofeed.translations.errors import ModelNotInstalledError, TranslationError
 from lingofeed.translations.modelfile import decoder_positions
@@ -20,6 +22,7 @@ from lingofeed.translations.pieces import align_words, compose_alignments, cut_p
 from lingofeed.translations.testmodel import package_path, read_corpus
 from lingofeed.translations.types import AlignedTranslation
 from tests.fixtures.models import repackage
+from tests.fixtures.service import config_header
 
 SEED_FR = [
     "Fermeture le 28/12 du camp de #Tombouctou.",
@@ -287,3 +290,30 @@ def test_importing_the_engine_loads_no_model_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_auto_device_decodes_on_the_cpu_where_there_is_no_gpu(model_store: ModelStore) -> None:
+    model = load_model(model_store.get("fr", "en").path, EngineSettings(device="auto"))
+    assert model.translator.device == "cpu"
+    translator = ArgosTranslator(model_store, EngineSettings(device="auto"))
+    assert translator.translate(SEED_FR, "fr", "en") == SEED_EN
+
+
+def test_configured_device_and_compute_type_reach_the_ctranslate2_translator(
+    model_store: ModelStore, tmp_path: Path
+) -> None:
+    """Config -> runtime translator -> ``ctranslate2.Translator``: what ``[engine]`` says is
+    what the model is loaded with."""
+    config = tmp_path / "lingofeed.toml"
+    config.write_text(
+        config_header("http://127.0.0.1:8080/")
+        + '\n[engine]\ndevice = "cpu"\ncompute_type = "int8_float32"\n\n[languages.en]\n\n'
+        '[[sources]]\nid = "wire"\nurl = "http://127.0.0.1:9/feed.xml"\n',
+        encoding="utf-8",
+    )
+    with open_runtime(load_settings(config, environ={})) as runtime:
+        assert runtime.translator is not None
+        argos = runtime.translator.inner
+        assert isinstance(argos, ArgosTranslator)
+        model = load_model(model_store.get("fr", "en").path, argos.settings)
+    assert (model.translator.device, model.translator.compute_type) == ("cpu", "int8_float32")

@@ -62,13 +62,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("lingofeed.translations")
 
 __all__ = [
+    "COMPUTE_TYPES",
+    "DEVICES",
     "ArgosTranslator",
     "EngineSettings",
     "EngineStats",
     "InstalledPackage",
     "LoadedModel",
     "ModelRouter",
+    "cuda_device_count",
     "load_model",
+    "supported_compute_types",
 ]
 
 
@@ -96,11 +100,36 @@ class ModelRouter(Protocol):
     def route(self, src: str, tgt: str) -> Sequence[InstalledPackage]: ...
 
 
+#: ``device`` values: ``auto`` takes a CUDA GPU when CTranslate2 sees one, else the CPU.
+DEVICES = ("auto", "cpu", "cuda")
+#: CTranslate2's compute types: ``default`` keeps the model's own (int8 for Argos packages),
+#: ``auto`` takes the fastest the device supports; the others quantise or convert on load.
+COMPUTE_TYPES = (
+    "default",
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+
+
 @dataclass(frozen=True)
 class EngineSettings:
-    """Decoding and threading options for every model the engine runs."""
+    """Decoding, threading and device options for every model the engine runs.
 
-    beam_size: int = 4
+    The one definition: ``[engine]`` in the config builds this class (``scheduler.config``),
+    and its defaults are the documented ones (``config/lingofeed.example-full.toml``, checked
+    by a test).
+    """
+
+    #: 2 with ``patience=2`` reproduces the whole corpus both ways, as 3 and 4 do, at about
+    #: half beam 4's decoding time (``benchmarks/translate_throughput``).
+    beam_size: int = 2
     #: Beam search ends after ``beam_size * patience`` finished hypotheses; 2 avoids truncation.
     patience: float = 2.0
     #: 1.0 is CTranslate2's neutral default; Argos's 0.2 favours short (truncated) outputs.
@@ -108,14 +137,17 @@ class EngineSettings:
     #: Batches decoded in parallel; with ``intra_threads=1`` this is best on two cores.
     inter_threads: int = 2
     intra_threads: int = 1
-    #: Examples per batch; CTranslate2 sorts by length before cutting batches.
-    max_batch_size: int = 64
+    #: Examples per batch (the config's ``batch_size``); sorted by length before cutting.
+    max_batch_size: int = 32
     #: Longest output in pieces, whatever the input; each batch is capped lower (``_Decoder``).
     max_decoding_length: int = 512
     #: Longest input in pieces; a longer sentence is translated in parts (``cut_pieces``),
     #: never truncated. 250 + the end token fits a 256-position model (the test model's).
     max_input_length: int = 250
-    device: str = "cpu"
+    #: One of ``DEVICES``; ``cuda`` on a machine without one fails when the model loads, so
+    #: the config refuses it up front (``scheduler.config``).
+    device: str = "auto"
+    #: One of ``COMPUTE_TYPES``.
     compute_type: str = "default"
 
     def __post_init__(self) -> None:
@@ -130,6 +162,11 @@ class EngineSettings:
                 raise ValueError(f"EngineSettings.{name} must be at least 1")
         if self.patience < 1 or self.intra_threads < 0:
             raise ValueError("EngineSettings.patience must be >= 1 and intra_threads >= 0")
+        if self.device not in DEVICES or self.compute_type not in COMPUTE_TYPES:
+            raise ValueError(
+                f"EngineSettings.device must be one of {', '.join(DEVICES)} and compute_type "
+                f"one of {', '.join(COMPUTE_TYPES)}"
+            )
 
     def decoding_options(self) -> dict[str, Any]:
         """The ``translate_batch`` keyword arguments every call uses (benchmarks reuse them)."""
@@ -313,10 +350,15 @@ class _Decoder:
     def translate(
         self, examples: Sequence[Sequence[str]], *, aligned: bool
     ) -> list[_Output | None]:
-        """One result per example, in order; None for a runaway output."""
+        """One result per example, in order; None for a runaway output.
+
+        ``aligned`` asks the search for its attention, and (at beam >= 2) submits a one-step
+        pass whose attention replaces each hypothesis's row 0 (``first_rows``).
+        """
         size = self._settings.max_batch_size
         order = sorted(range(len(examples)), key=lambda i: len(examples[i]))
         options = self._settings.decoding_options()
+        options["return_attention"] = aligned
         pending = []
         for start in range(0, len(order), size):
             batch = order[start : start + size]
@@ -326,51 +368,53 @@ class _Decoder:
             )
             pending.append((batch, futures))
         self.batches = len(pending)
+        first = self.first_rows(examples, order) if aligned and options["beam_size"] > 1 else {}
         outputs: list[_Output | None] = [None] * len(examples)
-        finished: list[tuple[int, Sequence[str]]] = []
+        finished: list[tuple[int, Sequence[str], Sequence[Sequence[float]]]] = []
         for batch, futures in pending:
             for index, future in zip(batch, futures, strict=True):
-                hypothesis = future.result().hypotheses[0]
-                if not self.ran_away(len(examples[index]), hypothesis):
-                    finished.append((index, hypothesis))
-        attentions = self.attention(examples, finished) if aligned else {}
+                result = future.result()
+                hypothesis = result.hypotheses[0]
+                if self.ran_away(len(examples[index]), hypothesis):
+                    continue
+                attention = result.attention[0][: len(hypothesis)] if aligned else []
+                if attention and index in first:
+                    attention = [first[index].result().attention[0][0], *attention[1:]]
+                finished.append((index, hypothesis, attention))
         # One call decodes every output: much cheaper than one call per sentence.
-        texts = self._model.tokenizer.decode([list(pieces) for _, pieces in finished])
-        for (index, pieces), text in zip(finished, texts, strict=True):
-            outputs[index] = _Output(pieces, text, attentions.get(index, ()))
+        texts = self._model.tokenizer.decode([list(pieces) for _, pieces, _ in finished])
+        for (index, pieces, attention), text in zip(finished, texts, strict=True):
+            outputs[index] = _Output(pieces, text, attention)
         return outputs
 
-    def attention(
-        self, examples: Sequence[Sequence[str]], chosen: Sequence[tuple[int, Sequence[str]]]
-    ) -> dict[int, Sequence[Sequence[float]]]:
-        """Each chosen hypothesis's attention over its example, by example index.
+    def first_rows(
+        self, examples: Sequence[Sequence[str]], order: Sequence[int]
+    ) -> dict[int, ctranslate2.AsyncTranslationResult]:
+        """Each example's first-step attention (its row 0) from a one-step greedy pass.
 
-        Why a second, forced pass rather than the beam search's own attention: with beam
-        >= 2, CTranslate2 4.8.5 returns as row 0 (the first target piece) the first-step
-        attention of *another example of the batch* (rows 1+ are right), so an alignment
-        built on it changed with what else was in the batch (issue 11). Greedy decoding
-        (beam 1) is unaffected, so the chosen pieces are forced as ``target_prefix`` at beam
-        1 and only their rows are kept. On the test model this pass costs about a quarter of
-        the beam search over the same sentences (``benchmarks/translate_throughput``).
+        Why: with beam >= 2, CTranslate2 4.8.5 returns as row 0 of a hypothesis's attention
+        the first-step attention of *another example of the batch* (rows 1+ are right), so an
+        alignment built on it changed with what else was in the batch (issue 11). Greedy
+        decoding (beam 1) is unaffected, and the first step's attention depends only on the
+        source (every hypothesis starts from the start token), so one greedy step per
+        example gives the right row 0 whatever the batch: no need to decode the whole
+        hypothesis again (a forced ``target_prefix`` pass cost about a quarter of the beam
+        search; this one costs one encoder pass and one step, ``benchmarks/
+        translate_throughput``). ``min_decoding_length=1`` keeps the step from ending at
+        once. Submitted with the search, so both decode at the same time.
         """
-        if not chosen:
-            return {}
         options = self._settings.decoding_options()
         options.update(
             beam_size=1,
             patience=1,
-            max_decoding_length=max(len(pieces) for _, pieces in chosen) + 1,
-        )
-        results = self._model.translator.translate_batch(
-            [list(examples[index]) for index, _ in chosen],
-            target_prefix=[list(pieces) for _, pieces in chosen],
+            max_decoding_length=1,
+            min_decoding_length=1,
             return_attention=True,
-            **options,
         )
-        return {
-            index: result.attention[0][: len(pieces)]
-            for (index, pieces), result in zip(chosen, results, strict=True)
-        }
+        futures = self._model.translator.translate_batch(
+            [list(examples[index]) for index in order], **options, asynchronous=True
+        )
+        return dict(zip(order, futures, strict=True))
 
 
 class _Output(NamedTuple):
@@ -428,3 +472,22 @@ def load_model(path: Path, settings: EngineSettings) -> LoadedModel:
     )
     tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
     return LoadedModel(translator, tokenizer, decoder_positions(path / "model"))
+
+
+def cuda_device_count() -> int:
+    """CUDA devices CTranslate2 can use here (0 without a GPU, a driver or its CUDA build)."""
+    import ctranslate2
+
+    return int(ctranslate2.get_cuda_device_count())
+
+
+def supported_compute_types(device: str) -> frozenset[str]:
+    """The compute types CTranslate2 runs on ``device`` here (``auto`` resolved as it would
+    be); empty for ``cuda`` without a CUDA device."""
+    import ctranslate2
+
+    if device == "auto":
+        device = "cuda" if cuda_device_count() else "cpu"
+    if device == "cuda" and not cuda_device_count():
+        return frozenset()
+    return frozenset(ctranslate2.get_supported_compute_types(device)) | {"default", "auto"}
