@@ -1,4 +1,4 @@
-"""The long-lived parts every cycle shares: database, fetcher, models, translator, metrics.
+"""The long-lived parts every cycle shares: database, fetchers, models, translator, metrics.
 
 Used by ``lingofeed once`` and ``status`` directly and by the running ``Service``. Opening the
 models is optional, so ``status`` never loads a translation model.
@@ -11,7 +11,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lingofeed.feeds.ingest.fetch import Fetcher
+from lingofeed.feeds.ingest.fetch import PAGE_ACCEPT, Fetcher
+from lingofeed.feeds.ingest.guard import AddressGuard
 from lingofeed.feeds.store import SqlTranslationMemory, Storage
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.scheduler import status
@@ -42,6 +43,11 @@ class Runtime:
         self.storage = Storage(self.engine)
         self.metrics = Metrics()
         self.fetcher = stack.enter_context(Fetcher())
+        # Feed URLs are the operator's own, so they may be private; article links come from
+        # upstream and get the guard. Separate pools: a connection the feed fetcher opened to
+        # a private host must never carry a page request.
+        guard = None if settings.allow_private_addresses else AddressGuard()
+        self.page_fetcher = stack.enter_context(Fetcher(accept=PAGE_ACCEPT, guard=guard))
         self.memory = SqlTranslationMemory(self.engine)
         self.models = ModelStore(settings.models.directory)
         self.translator: CountingTranslator | None = None
@@ -73,6 +79,7 @@ class Runtime:
             storage=self.storage,
             metrics=self.metrics,
             fetcher=self.fetcher,
+            page_fetcher=self.page_fetcher,
             translation=PipelineTranslation(self, settings, pipeline),
             usage=self,
         )

@@ -470,6 +470,13 @@ CALLS: dict[str, Callable[[Storage], object]] = {
     "get_counts": lambda s: s.get_counts(),
     "add_usage": lambda s: s.add_usage("en", Usage(model_calls=1)),
     "get_usage": lambda s: s.get_usage(),
+    "get_pages": lambda s: s.get_pages(["https://x.example/a"]),
+    "record_page_success": lambda s: s.record_page_success(
+        "https://x.example/a", T0, source_id="s", entry_hash="h", status=200, content="<p>a</p>"
+    ),
+    "record_page_failure": lambda s: s.record_page_failure(
+        "https://x.example/a", T0, source_id="s", entry_hash="h", error="e"
+    ),
 }
 
 MEMORY_CALLS: dict[str, Callable[[SqlTranslationMemory], object]] = {
@@ -490,7 +497,9 @@ def test_locked_calls_cover_every_method_of_every_table():
     assert _public(SqlTranslationMemory) - {"engine", "stats"} == memory_declared
     assert memory_declared == set(MEMORY_CALLS)
     tables = {table.name for schema in STORE_SCHEMAS for table in schema.metadata.tables.values()}
-    assert tables == {"sources", "articles", "translations", "translation_memory", "usage_counters"}
+    assert tables == {
+        *("sources", "articles", "translations", "pages", "translation_memory", "usage_counters")
+    }
 
 
 @pytest.fixture
