@@ -124,7 +124,9 @@ class Runtime:
             self.storage,
             now=datetime.now(UTC),
             sources=tuple(
-                SourceInfo(s.source.id, s.source.location, s.schedule.describe())
+                SourceInfo(
+                    s.source.id, s.source.location, s.schedule.describe(), s.source.full_text
+                )
                 for s in settings.sources
             ),
             languages={
