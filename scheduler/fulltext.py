@@ -25,6 +25,7 @@ from datetime import datetime
 
 from lingofeed.feeds.errors import ExtractError, FetchError
 from lingofeed.feeds.ingest.extract import extract_article
+from lingofeed.feeds.sanitize import plain_text
 from lingofeed.feeds.store import PageState
 from lingofeed.feeds.types import EntryData, Source
 from lingofeed.scheduler.backoff import backoff
@@ -132,6 +133,7 @@ def _fetch_page(
                 url=result.final_url,
                 content_type=result.content_type,
                 title=entry.title,
+                longer_than=len(plain_text(entry.content or entry.summary or "")),
             )
     except (FetchError, ExtractError) as exc:
         _record_failure(ctx, source, url, entry_hash, state, exc)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,12 @@ import feedparser
 import pytest
 
 from lingofeed.feeds.ingest.fetch import DEFAULT_MAX_BYTES
+from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.cycle import run_cycle
+from lingofeed.scheduler.service import open_runtime
 from lingofeed.translations.testmodel import read_corpus
 from tests.feedrules import assert_valid_atom, assert_valid_json_feed, assert_valid_rss
-from tests.fixtures.feeds import FeedServer, Reply
+from tests.fixtures.feeds import FeedServer, RecordedRequest, Reply
 from tests.fixtures.models import committed_packages
 from tests.fixtures.service import config_header, lingofeed
 
@@ -306,3 +310,48 @@ def test_without_the_flag_a_private_page_is_refused_and_the_item_keeps_its_summa
     entry = _entries(public, "en")[server.url(PAGES["camp"])]
     assert entry.summary == EN[SUMMARIES["camp"]]
     assert EN[CAMP_PARAGRAPHS[0]] not in _content(entry)
+
+
+class _Flaky:
+    """A page that answers 503 until ``fixed`` is set, then serves ``page`` with an ETag."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page.encode()
+        self.fixed = False
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        if not self.fixed:
+            return Reply(503, b"busy", {"Content-Type": "text/plain"})
+        return Reply(200, self.page, {"Content-Type": "text/html; charset=utf-8", "ETag": '"m"'})
+
+
+def test_a_failed_page_is_retried_after_its_backoff_even_when_the_feed_answers_304(tmp_path):
+    server = FeedServer()
+    try:
+        serve_pages(server)
+        flaky = _Flaky(MARKET_PAGE)
+        server.handle(PAGES["market"], flaky)
+        config = make_folder(
+            tmp_path,
+            server.add("/feed.xml", feed(server, SUMMARIES), etag='"f"'),
+            allow_private=True,
+        )
+        settings = load_settings(config)
+        t0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+        url = server.url(PAGES["market"])
+        with open_runtime(settings) as runtime:
+            for offset, fixed in ((0, False), (30, True), (130, True)):
+                flaky.fixed = fixed
+                at = t0 + timedelta(seconds=offset)
+                run_cycle(replace(runtime.context(settings), clock=lambda at=at: at))
+                if offset == 30:  # within the first wait (1 min): not asked again
+                    assert len(server.requests_for(PAGES["market"])) == 1
+            page = runtime.storage.get_pages([url])[url]
+        feed_requests = server.requests_for("/feed.xml")
+        assert [r.headers.get("if-none-match") for r in feed_requests] == [None, '"f"', '"f"']
+        assert len(server.requests_for(PAGES["market"])) == 2
+        assert page.error is None and page.consecutive_failures == 0
+        content = _content(_entries(tmp_path / "public", "en")[url])
+        assert all(EN[french] in content for french in MARKET_PARAGRAPHS)
+    finally:
+        server.close()

@@ -40,10 +40,13 @@ def extract_article(
     url: str,
     content_type: str | None = None,
     title: str | None = None,
+    longer_than: int = 0,
 ) -> str:
     """The main content of the page ``body`` (fetched from ``url``), sanitised HTML.
 
-    Raises ``ExtractError`` naming the page when it is not HTML or has no article text. A
+    Raises ``ExtractError`` naming the page when it is not HTML or has no article text, or no
+    more than ``longer_than`` characters of it: with nothing better than the feed's own text
+    (a paywall, a cookie wall, a page of links), the feed's text is the better article. A
     leading heading that repeats ``title`` is dropped: readers show the title already.
     """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
@@ -69,8 +72,16 @@ def extract_article(
     if not extracted:
         raise ExtractError(source_id, url, "no article text found on the page")
     article = sanitize_html(_with_captions(extracted, captions, title), base_url=url)
-    if not plain_text(article):
+    length = len(plain_text(article))
+    if not length:
         raise ExtractError(source_id, url, "no article text found on the page")
+    if length <= longer_than:
+        raise ExtractError(
+            source_id,
+            url,
+            f"the page's text ({length} characters) is no longer than the feed's own "
+            f"({longer_than}): kept the feed's",
+        )
     return article
 
 

@@ -45,9 +45,9 @@ def address_kind(address: IPAddress) -> str | None:
         address = address.ipv4_mapped
     for kind, flag in (
         ("loopback", address.is_loopback),
+        ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("private", address.is_private),
-        ("unspecified", address.is_unspecified),
     ):
         if flag:
             return kind
