@@ -114,8 +114,8 @@ def _page_text(
 def _fetch_page(
     ctx: CycleContext, source: Source, entry: EntryData, entry_hash: str, state: PageState | None
 ) -> str | None:
-    """Fetch and extract ``entry``'s page and record the outcome; the article, or None when
-    the page failed or answered 304 (the caller keeps what it has)."""
+    """Fetch and extract ``entry``'s page and record the outcome: the article (after a 304,
+    the stored one), or None when the page failed (the caller keeps what it has)."""
     assert entry.link is not None
     url, now = entry.link, ctx.clock()
     try:
@@ -133,7 +133,7 @@ def _fetch_page(
                 url=result.final_url,
                 content_type=result.content_type,
                 title=entry.title,
-                longer_than=len(plain_text(entry.content or entry.summary or "")),
+                longer_than=len(plain_text(_own_text(entry, state))),
             )
     except (FetchError, ExtractError) as exc:
         _record_failure(ctx, source, url, entry_hash, state, exc)
@@ -153,6 +153,14 @@ def _fetch_page(
         return state.content if state is not None else None
     log.info(event("page-extracted", source=source.id, url=url, chars=len(text)))
     return text
+
+
+def _own_text(entry: EntryData, state: PageState | None) -> str:
+    """The feed's own text of ``entry``: its content, unless that is the page's stored
+    article (a stored article after a failed retry), else its summary."""
+    if entry.content and (state is None or entry.content != state.content):
+        return entry.content
+    return entry.summary or ""
 
 
 def _record_failure(

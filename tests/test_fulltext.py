@@ -274,6 +274,12 @@ def test_failing_pages_keep_the_summary_and_wait_for_their_backoff(runs):
     assert "not an HTML page (Content-Type application/pdf)" in runs.first.stderr
 
 
+def test_check_says_the_source_fetches_full_text(runs):
+    done = lingofeed("--config", str(runs.config), "check", cwd=runs.config.parent)
+    assert done.returncode == 0, done.stderr
+    assert f"sahel: {runs.server.url('/feed.xml')} (fr), every 15m, full text" in done.stdout
+
+
 def test_status_counts_the_failed_pages_of_the_source(runs):
     assert runs.status.returncode == 0, runs.status.stderr
     head, row = (
