@@ -3,7 +3,8 @@
 LingofeedError
  ├── SourceError (carries the source id and url)
  │    ├── FetchError   (network, HTTP status, size limit)
- │    └── ParseError   (the body is not a usable feed / article file)
+ │    ├── ParseError   (the body is not a usable feed / article file)
+ │    └── ExtractError (an item's article page has no article text: full text)
  ├── StorageError      (an operational database failure; names the database)
  └── ListenError       (the HTTP server cannot listen on its host:port)
 
@@ -59,6 +60,15 @@ class ParseError(SourceError):
     """The source was retrieved but is not a usable feed or article file."""
 
     default_message = "could not parse"
+
+
+class ExtractError(SourceError):
+    """An item's page (``full_text``) was fetched but is not HTML or holds no article text.
+
+    ``url`` is the page's, not the feed's: the message must name what to look at.
+    """
+
+    default_message = "no article text"
 
 
 class StorageError(LingofeedError):

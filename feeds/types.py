@@ -28,6 +28,9 @@ class Source:
     language: str | None = None
     #: Keep at most this many newest items per fetch; None means all.
     item_limit: int | None = None
+    #: Fetch each new or changed item's page (its link) and publish the article extracted
+    #: from it instead of the feed's summary (``scheduler.fulltext``).
+    full_text: bool = False
 
     @property
     def location(self) -> str:

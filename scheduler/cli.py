@@ -255,8 +255,10 @@ def _describe(settings: Settings) -> str:
     for configured in settings.sources:
         source = configured.source
         language = source.language or "auto"
+        full_text = ", full text" if source.full_text else ""
         lines.append(
             f"  {source.id}: {source.location} ({language}), {configured.schedule.describe()}"
+            f"{full_text}"
         )
     lines += ["", "languages and models:"]
     for target in settings.language_codes:

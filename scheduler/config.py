@@ -191,6 +191,7 @@ def _schedule(c: _Checker, raw: dict[str, Any], path: KeyPath) -> Schedule:
 
 
 _SOURCE_KEYS = {"id", "url", "directory", "language", "every", "cron", "item_limit"}
+_SOURCE_KEYS |= {"full_text"}
 
 
 def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
@@ -227,6 +228,7 @@ def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
             directory=folder,
             language=None if language in (None, "auto") else language,
             item_limit=c.positive(table, path, "item_limit", None),
+            full_text=c.get(table, path, "full_text", bool, False) is True,
         )
         result.append(SourceSettings(source, _schedule(c, table, path)))
     return tuple(result)
@@ -387,6 +389,8 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         retention_days=c.positive(svc, svc_path, "retention_days", 30) or 30,
         partners=_partners(c, raw.get("partners", _MISSING), environ),
         retry_backoff=_duration(c, svc, svc_path, "retry_backoff", DEFAULT_RETRY_BACKOFF),
+        allow_private_addresses=c.get(svc, svc_path, "allow_private_addresses", bool, False)
+        is True,
     )
 
 
@@ -438,7 +442,8 @@ def _duration(
     return wait or default
 
 
-_SERVICE_KEYS = ("data_dir", "database_url", "retention_days", "retry_backoff")
+_SERVICE_KEYS: tuple[str, ...] = ("data_dir", "database_url", "retention_days", "retry_backoff")
+_SERVICE_KEYS += ("allow_private_addresses",)
 _OUTPUT_KEYS: tuple[str, ...] = ("directory", "base_url", "item_limit", "websub_hub")
 _OUTPUT_KEYS += ("websub_attempts", "websub_backoff")
 

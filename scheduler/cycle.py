@@ -26,17 +26,16 @@ from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta
 from lingofeed.feeds.store import SourceState
 from lingofeed.feeds.types import EntryData, Source
+from lingofeed.scheduler.backoff import backoff
 from lingofeed.scheduler.events import event
+from lingofeed.scheduler.fulltext import with_full_text
 from lingofeed.scheduler.removed import retire_removed_sources
-from lingofeed.scheduler.settings import DEFAULT_RETRY_BACKOFF, Settings, SourceSettings
+from lingofeed.scheduler.settings import Settings, SourceSettings
 from lingofeed.scheduler.translating import translate_pending
 from lingofeed.scheduler.types import CycleContext, SourceReport
 from lingofeed.scheduler.websub import announce
 
 log = logging.getLogger("lingofeed.cycle")
-
-#: Longest wait between retries of a failing source (unless its Retry-After asks for more).
-MAX_BACKOFF = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -52,18 +51,6 @@ class FetchOutcome:
     #: False when some items could not be read (a broken article file): the store must then
     #: not mark the articles it did not see as gone.
     complete: bool = True
-
-
-def backoff(
-    failures: int, retry_after: float | None = None, base: timedelta = DEFAULT_RETRY_BACKOFF
-) -> timedelta:
-    """Wait before retrying after ``failures`` consecutive failures (1 min, 2, 4 ... 6 h).
-
-    ``base`` is the first wait (``[service] retry_backoff``); the service runs the source again
-    when the wait is over, if that comes before its next regular run.
-    """
-    wait: timedelta = min(base * 2 ** max(failures - 1, 0), MAX_BACKOFF)
-    return max(wait, timedelta(seconds=retry_after or 0))
 
 
 def fingerprint(*parts: object) -> str:
@@ -92,22 +79,14 @@ def run_source(
     started = time.perf_counter()
     outcome = _fetch(ctx, source)
     report = SourceReport(source.id, error=outcome if isinstance(outcome, str) else None)
-    if isinstance(outcome, FetchOutcome) and outcome.entries is not None:
-        now = ctx.clock()
-        result = ctx.storage.upsert_entries(source.id, outcome.entries, now, full=outcome.complete)
-        log.info(
-            event(
-                "stored",
-                source=source.id,
-                new=len(result.new),
-                changed=len(result.changed),
-                unchanged=len(result.unchanged),
-                gone=len(result.gone),
-            )
-        )
-        report = SourceReport(source.id, True, len(result.new), len(result.changed))
-    if isinstance(outcome, FetchOutcome) and outcome.complete:
-        _delete_expired(ctx, source.id)
+    if isinstance(outcome, FetchOutcome):
+        entries, full = outcome.entries, outcome.complete
+        if source.full_text:
+            entries, full = with_full_text(ctx, source, entries, full)
+        if entries is not None:
+            report = _store(ctx, source, entries, full)
+        if outcome.complete:
+            _delete_expired(ctx, source.id)
     outcomes = translate_pending(ctx, source.id)
     report = replace(
         report,
@@ -119,6 +98,24 @@ def run_source(
         report = replace(report, files_written=_publish(ctx, source.id))
     ctx.metrics.observe_source_cycle(source.id, time.perf_counter() - started)
     return report
+
+
+def _store(
+    ctx: CycleContext, source: Source, entries: tuple[EntryData, ...], full: bool
+) -> SourceReport:
+    """Store what the source lists (``full``: all of it, so what is missing is gone)."""
+    result = ctx.storage.upsert_entries(source.id, entries, ctx.clock(), full=full)
+    log.info(
+        event(
+            "stored",
+            source=source.id,
+            new=len(result.new),
+            changed=len(result.changed),
+            unchanged=len(result.unchanged),
+            gone=len(result.gone),
+        )
+    )
+    return SourceReport(source.id, True, len(result.new), len(result.changed))
 
 
 def refresh(ctx: CycleContext) -> int:

@@ -1,4 +1,4 @@
-"""The long-lived parts every cycle shares: database, fetcher, models, translator, metrics and
+"""The long-lived parts every cycle shares: database, fetchers, models, translator, metrics and
 the WebSub sender.
 
 Used by ``lingofeed once`` and ``status`` directly and by the running ``Service``. Opening the
@@ -12,7 +12,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lingofeed.feeds.ingest.fetch import Fetcher
+from lingofeed.feeds.ingest.fetch import PAGE_ACCEPT, Fetcher
+from lingofeed.feeds.ingest.guard import AddressGuard
 from lingofeed.feeds.publish.websub import WebSubSender
 from lingofeed.feeds.store import SqlTranslationMemory, Storage
 from lingofeed.feeds.store.db import open_engine
@@ -45,6 +46,11 @@ class Runtime:
         self.storage = Storage(self.engine)
         self.metrics = Metrics()
         self.fetcher = stack.enter_context(Fetcher())
+        # Feed URLs are the operator's own, so they may be private; article links come from
+        # upstream and get the guard. Separate pools: a connection the feed fetcher opened to
+        # a private host must never carry a page request.
+        guard = None if settings.allow_private_addresses else AddressGuard()
+        self.page_fetcher = stack.enter_context(Fetcher(accept=PAGE_ACCEPT, guard=guard))
         self.memory = SqlTranslationMemory(self.engine)
         self.models = ModelStore(settings.models.directory)
         #: Publish pings to the WebSub hub; closing gives queued ones a moment, then stops.
@@ -70,6 +76,7 @@ class Runtime:
             storage=self.storage,
             metrics=self.metrics,
             fetcher=self.fetcher,
+            page_fetcher=self.page_fetcher,
             translation=PipelineTranslation(self, settings, pipeline),
             usage=self,
             websub=self.websub,
@@ -115,7 +122,9 @@ class Runtime:
             self.storage,
             now=datetime.now(UTC),
             sources=tuple(
-                SourceInfo(s.source.id, s.source.location, s.schedule.describe())
+                SourceInfo(
+                    s.source.id, s.source.location, s.schedule.describe(), s.source.full_text
+                )
                 for s in settings.sources
             ),
             languages={

@@ -314,11 +314,13 @@ def _access(settings: Settings) -> Access:
 
 
 def _read_at_start(settings: Settings) -> dict[str, object]:
-    """The keys only a restart applies, by their config names: the database, the models and
-    engine loaded once, the listening socket and the directory it serves."""
+    """The keys only a restart applies, by their config names: the database, the page
+    fetcher's address guard, the models and engine loaded once, the listening socket and the
+    directory it serves."""
     return {
         "service.data_dir": settings.data_dir,
         "service.database_url": settings.database_url,
+        "service.allow_private_addresses": settings.allow_private_addresses,
         "models.directory": settings.models.directory,
         **{f"engine.{key}": getattr(settings.engine, name) for key, name in ENGINE_KEYS.items()},
         "server.host": settings.server.host,
@@ -334,6 +336,7 @@ def _keep_start_values(edited: Settings, running: Settings) -> Settings:
         edited,
         data_dir=running.data_dir,
         database_url=running.database_url,
+        allow_private_addresses=running.allow_private_addresses,
         models=replace(edited.models, directory=running.models.directory),
         engine=running.engine,
         server=replace(edited.server, host=running.server.host, port=running.server.port),

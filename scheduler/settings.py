@@ -155,6 +155,9 @@ class Settings:
     partners: tuple[PartnerSettings, ...] = ()
     #: Wait before the first retry of a failed fetch; doubles per consecutive failure.
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+    #: Let article pages (``full_text``) be fetched from private, loopback and link-local
+    #: addresses; off, links from upstream cannot reach the service's own network.
+    allow_private_addresses: bool = False
 
     @property
     def language_codes(self) -> tuple[str, ...]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
-from lingofeed.feeds.store import SourceState, StorageType
+from lingofeed.feeds.store import SourceState, StorageCounts, StorageType
 from lingofeed.feeds.store import Usage as Usage  # re-exported: the cycle's usage type
 
 
@@ -28,6 +28,11 @@ class SourceStatus:
     result: str
     next_run: datetime | None
     error: str | None
+    #: Article pages (``full_text``) whose last fetch or extraction failed; None when the
+    #: source does not fetch full text.
+    pages_failed: int | None = None
+    #: Why one of them failed.
+    page_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class SourceInfo:
     id: str
     location: str
     schedule: str
+    full_text: bool = False
 
 
 def snapshot(
@@ -74,8 +80,11 @@ def snapshot(
     by the database (``get_counts``): no table is loaded to count it.
     """
     states = {state.id: state for state in storage.get_sources()}
-    rows = tuple(_source_status(i, states.get(i.id), next_runs.get(i.id)) for i in sources)
     counts = storage.get_counts(languages)
+    rows = tuple(
+        _with_pages(_source_status(i, states.get(i.id), next_runs.get(i.id)), i, counts)
+        for i in sources
+    )
     usage = storage.get_usage()
     per_language = tuple(
         LanguageStatus(
@@ -115,6 +124,17 @@ def _source_status(
     )
 
 
+def _with_pages(status: SourceStatus, info: SourceInfo, counts: StorageCounts) -> SourceStatus:
+    """A full-text source's row with its failed pages counted."""
+    if not info.full_text:
+        return status
+    return replace(
+        status,
+        pages_failed=counts.page_failures.get(info.id, 0),
+        page_error=counts.page_errors.get(info.id),
+    )
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else "-"
 
@@ -132,8 +152,10 @@ def as_json(status: StatusSnapshot) -> str:
 
 
 def _source_cells(s: SourceStatus) -> tuple[str, ...]:
+    pages = "-" if s.pages_failed is None else str(s.pages_failed)
+    error = s.error or (f"page: {s.page_error}" if s.page_error else "")
     return (s.id, s.location, s.schedule, _when(s.last_fetch), s.result, _when(s.next_run),
-            s.error or "")  # fmt: skip
+            pages, error)  # fmt: skip
 
 
 def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
@@ -143,7 +165,8 @@ def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
             str(u.model_calls), lang.error or "")  # fmt: skip
 
 
-_SOURCE_HEAD = ("source", "location", "schedule", "last fetch", "result", "next run", "error")
+_SOURCE_HEAD = ("source", "location", "schedule", "last fetch", "result", "next run",
+                "pages failed", "error")  # fmt: skip
 _LANGUAGE_HEAD = ("language", "items", "untranslated", "failed", "TM hit rate", "segments/s",
                   "model calls", "error")  # fmt: skip
 
@@ -182,7 +205,7 @@ table{border-collapse:collapse;margin:1rem 0 2rem;width:100%}
 caption{text-align:left;font-size:1.2rem;font-weight:600;padding:.4rem 0}
 th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
 th{background:#f2f2f2;white-space:nowrap}td{white-space:nowrap}
-.sources td:nth-child(2),.sources td:nth-child(7){white-space:normal;overflow-wrap:anywhere}
+.sources td:nth-child(2),.sources td:nth-child(8){white-space:normal;overflow-wrap:anywhere}
 .languages td+td,.languages th+th{text-align:right;font-variant-numeric:tabular-nums}
 .languages td:nth-child(8){text-align:left;white-space:normal;overflow-wrap:anywhere;color:#a51d1d}
 .source-error td,.source-disabled td{background:#fde8e8}

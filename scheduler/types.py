@@ -52,6 +52,9 @@ class CycleContext:
     storage: StorageType
     metrics: Metrics
     fetcher: Fetcher
+    #: Fetches article pages for full text: its own connection pool, with the address guard
+    #: unless ``[service] allow_private_addresses`` is set.
+    page_fetcher: Fetcher
     #: Documents into a target language, and the context their translations are stored under.
     translation: Translating
     #: Model and translation-memory work, per language (``Runtime`` implements it).

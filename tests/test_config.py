@@ -306,3 +306,25 @@ def test_cuda_where_ctranslate2_sees_no_gpu_is_one_problem_naming_the_setting(tm
     assert (problem.line, problem.key_path) == (18, "engine.device")
     assert problem.message.startswith('"cuda", but CTranslate2 sees no CUDA device')
     assert 'use "auto"' in problem.message
+
+
+def test_full_text_and_private_addresses_are_off_unless_asked_and_must_be_booleans(tmp_path):
+    settings = load_settings(write(tmp_path, GOOD), environ={})
+    assert not settings.allow_private_addresses
+    assert not any(s.source.full_text for s in settings.sources)
+    asked = GOOD.replace("retention_days = 7", "retention_days = 7\nallow_private_addresses = true")
+    asked = asked.replace("item_limit = 10", "item_limit = 10\nfull_text = true")
+    settings = load_settings(write(tmp_path, asked), environ={})
+    assert settings.allow_private_addresses and settings.sources[1].source.full_text
+    problem = only(tmp_path, GOOD.replace("item_limit = 10", 'item_limit = 10\nfull_text = "yes"'))
+    assert (problem.key_path, problem.message) == (
+        "sources.1.full_text",
+        "must be bool, not a string",
+    )
+
+
+def test_the_full_example_documents_full_text_and_parses():
+    example = REPO / "config" / "lingofeed.example-full.toml"
+    text = example.read_text(encoding="utf-8")
+    assert "\nfull_text = false" in text and "\nallow_private_addresses = false" in text
+    load_settings(example, environ={})

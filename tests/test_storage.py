@@ -26,8 +26,8 @@ from lingofeed.feeds.store import (
     TranslationStatus,
     Usage,
 )
-from lingofeed.feeds.store.db import open_engine
-from lingofeed.feeds.store.schema import STORE_SCHEMAS
+from lingofeed.feeds.store.db import Schema, open_engine, schema_versions
+from lingofeed.feeds.store.schema import FEEDS_SCHEMA, STORE_SCHEMAS
 from lingofeed.feeds.types import EntryData, Media
 from lingofeed.translations.memory import TMKey, TranslationMemory
 from lingofeed.translations.types import AlignedTranslation
@@ -470,6 +470,13 @@ CALLS: dict[str, Callable[[Storage], object]] = {
     "get_counts": lambda s: s.get_counts(),
     "add_usage": lambda s: s.add_usage("en", Usage(model_calls=1)),
     "get_usage": lambda s: s.get_usage(),
+    "get_pages": lambda s: s.get_pages(["https://x.example/a"]),
+    "record_page_success": lambda s: s.record_page_success(
+        "https://x.example/a", T0, source_id="s", entry_hash="h", status=200, content="<p>a</p>"
+    ),
+    "record_page_failure": lambda s: s.record_page_failure(
+        "https://x.example/a", T0, source_id="s", entry_hash="h", error="e"
+    ),
 }
 
 MEMORY_CALLS: dict[str, Callable[[SqlTranslationMemory], object]] = {
@@ -490,7 +497,9 @@ def test_locked_calls_cover_every_method_of_every_table():
     assert _public(SqlTranslationMemory) - {"engine", "stats"} == memory_declared
     assert memory_declared == set(MEMORY_CALLS)
     tables = {table.name for schema in STORE_SCHEMAS for table in schema.metadata.tables.values()}
-    assert tables == {"sources", "articles", "translations", "translation_memory", "usage_counters"}
+    assert tables == {
+        *("sources", "articles", "translations", "pages", "translation_memory", "usage_counters")
+    }
 
 
 @pytest.fixture
@@ -548,3 +557,50 @@ def test_unsupported_database_is_refused_with_its_name() -> None:
             StorageError, match=r"supports sqlite and postgresql, not mysql.*\*\*\*"
         ):
             store(engine)
+
+
+def test_a_version_1_feeds_database_gains_the_pages_table(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = sa.MetaData()
+    for table in FEEDS_SCHEMA.metadata.tables.values():
+        if table.name != "pages":
+            table.to_metadata(old)
+    engine = open_engine(url, [Schema("feeds", old, 1)])
+    with engine.begin() as conn:
+        conn.execute(sa.insert(old.tables["sources"]).values(id="s"))
+    engine.dispose()
+
+    storage = make_storage(url)
+    try:
+        storage.upsert_entries("s", [entry("a")], T0)
+        storage.record_page_failure(
+            "https://x.example/a", T0, source_id="s", entry_hash="h", error="HTTP 500"
+        )
+        assert storage.get_pages(["https://x.example/a"])["https://x.example/a"].error == "HTTP 500"
+        assert storage.get_counts().page_failures == {"s": 1}
+        with storage.engine.connect() as conn:
+            versions = {row[0]: row[1] for row in conn.execute(sa.select(schema_versions))}
+        assert versions["feeds"] == FEEDS_SCHEMA.version == 2
+    finally:
+        storage.close()
+
+
+def test_a_page_keeps_its_last_good_article_through_failures_and_goes_with_its_article(
+    storage: Storage,
+):
+    link = "https://x.example/a"
+    storage.upsert_entries("s", [entry("a", link=link)], T0)
+    storage.record_page_success(
+        link, T0, source_id="s", entry_hash="h", status=200, etag='"1"', content="<p>A</p>"
+    )
+    storage.record_page_failure(link, T0, source_id="s", entry_hash="h", error="HTTP 500")
+    storage.record_page_failure(link, T0, source_id="s", entry_hash="h", error="HTTP 502")
+    page = storage.get_pages([link])[link]
+    assert (page.content, page.etag, page.consecutive_failures) == ("<p>A</p>", '"1"', 2)
+    storage.record_page_success(link, T0, source_id="s", entry_hash="h", status=304, etag='"1"')
+    page = storage.get_pages([link])[link]
+    assert (page.content, page.error, page.consecutive_failures) == ("<p>A</p>", None, 0)
+
+    storage.upsert_entries("s", [], T0)  # the item leaves the feed ...
+    storage.delete_gone(T0 + timedelta(days=1), source_id="s")  # ... and its retention ends
+    assert storage.get_pages([link]) == {}

@@ -5,6 +5,10 @@ feed costs the publisher a 304), gzip, and ``Retry-After`` honoured by reporting
 Within limits: a timeout and a maximum body size, enforced while streaming (after decompression,
 so a gzip bomb is cut off too). Permanent redirects are reported so the caller can store the new
 URL; temporary ones are followed but not remembered.
+
+The same client fetches article pages for full text (``accept=PAGE_ACCEPT``), with an
+``AddressGuard`` when links from upstream must not reach private addresses: the guard checks the
+address every connection is connected to, at every redirect hop (``ingest.guard``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from lingofeed.feeds.errors import FetchError
+from lingofeed.feeds.ingest.guard import AddressGuard, RefusedAddressError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -32,6 +37,8 @@ _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
     "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 )
+#: What an article page fetch asks for.
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 _PERMANENT = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 
@@ -89,9 +96,13 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 class Fetcher:
-    """An HTTP client for feeds; reuse one for a whole cycle (it pools connections).
+    """An HTTP client for feeds or pages; reuse one for a whole cycle (it pools connections).
 
-    ``transport`` is for tests and proxies; everything else is the service's settings.
+    ``transport`` is for tests and proxies; everything else is the service's settings. With a
+    ``guard``, every connection is checked before its request is sent, and proxy settings from
+    the environment are ignored (through a proxy the connected address would be the proxy's,
+    and the guard could not see where the request goes). A guarded fetcher must not share its
+    pool with an unguarded one: a connection opened without the check would be reused.
     """
 
     def __init__(
@@ -100,16 +111,20 @@ class Fetcher:
         timeout: float = DEFAULT_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_BYTES,
         user_agent: str = USER_AGENT,
+        accept: str = _ACCEPT,
+        guard: AddressGuard | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.guard = guard
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
-            headers={"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip"},
+            headers={"User-Agent": user_agent, "Accept": accept, "Accept-Encoding": "gzip"},
             transport=transport,
+            trust_env=guard is None,
         )
 
     def __enter__(self) -> Self:
@@ -142,10 +157,19 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        extensions = {"trace": self.guard.trace()} if self.guard is not None else None
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._client.stream(
+                "GET", url, headers=headers, extensions=extensions
+            ) as response:
                 self._check_status(source_id, url, response)
                 body = None if response.status_code == 304 else self._read(source_id, url, response)
+        except RefusedAddressError as exc:
+            raise FetchError(
+                source_id,
+                url,
+                f"refused: {exc} (set [service] allow_private_addresses = true to allow it)",
+            ) from None
         except httpx.TimeoutException as exc:
             raise FetchError(source_id, url, f"timed out after {self.timeout:g} s") from exc
         except httpx.TooManyRedirects as exc:

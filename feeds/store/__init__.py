@@ -8,8 +8,9 @@ pooled connections: safe to share between threads, and between processes writing
 (every insert is an ``INSERT … ON CONFLICT``, every write one ``write_transaction``).
 
 ``Storage`` is assembled from one mixin per domain, each in its own module: sources
-(``_sources``), articles (``_articles``), translations (``_translations``), usage (``_usage``),
-on the shared engine and transactions of ``_base``. Records and the Protocol live in ``_types``.
+(``_sources``), articles (``_articles``), full-text pages (``_pages``), translations
+(``_translations``), usage (``_usage``), on the shared engine and transactions of ``_base``.
+Records and the Protocol live in ``_types``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 
 from lingofeed.feeds.store._articles import ArticlesMixin
 from lingofeed.feeds.store._memory import SqlTranslationMemory
+from lingofeed.feeds.store._pages import PagesMixin
 from lingofeed.feeds.store._sources import SourcesMixin
 from lingofeed.feeds.store._translations import (
     TranslationsMixin,
@@ -30,6 +32,7 @@ from lingofeed.feeds.store._translations import (
 )
 from lingofeed.feeds.store._types import (
     MemoryStats,
+    PageState,
     SourceState,
     StorageCounts,
     StorageType,
@@ -39,10 +42,11 @@ from lingofeed.feeds.store._types import (
     Usage,
 )
 from lingofeed.feeds.store._usage import UsageMixin
-from lingofeed.feeds.store.schema import articles, translations
+from lingofeed.feeds.store.schema import articles, pages, translations
 
 __all__ = [
     "MemoryStats",
+    "PageState",
     "SourceState",
     "SqlTranslationMemory",
     "Storage",
@@ -57,7 +61,7 @@ __all__ = [
 ]
 
 
-class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin, UsageMixin):
+class Storage(SourcesMixin, ArticlesMixin, PagesMixin, TranslationsMixin, UsageMixin):
     """``StorageType`` on a SQLAlchemy engine; creates or upgrades every table on open."""
 
     def get_counts(self, contexts: Mapping[str, str] | None = None) -> StorageCounts:
@@ -81,6 +85,11 @@ class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin, UsageMixin):
             .where(translations.c.error.is_not(None))
             .group_by(translations.c.language)
         )
+        failed_pages = (
+            sa.select(pages.c.source_id, sa.func.count(), sa.func.min(pages.c.error))
+            .where(pages.c.error.is_not(None))
+            .group_by(pages.c.source_id)
+        )
         with self._connect("counts") as conn:
             article_counts = {row[0]: int(row[1]) for row in conn.execute(per_source)}
             translation_counts: dict[str, dict[str, int]] = {}
@@ -92,10 +101,13 @@ class Storage(SourcesMixin, ArticlesMixin, TranslationsMixin, UsageMixin):
                 code: int(conn.scalar(count_needing_translation(code, context)) or 0)
                 for code, context in (contexts or {}).items()
             }
+            page_rows = list(conn.execute(failed_pages))
         return StorageCounts(
             articles=article_counts,
             translations=translation_counts,
             errors=error_by_language,
             shown=shown,
             untranslated=untranslated,
+            page_failures={row[0]: int(row[1]) for row in page_rows},
+            page_errors={row[0]: str(row[2]) for row in page_rows},
         )

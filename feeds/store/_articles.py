@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
+from lingofeed.feeds.store._pages import delete_orphan_pages
 from lingofeed.feeds.store._sources import ensure_source
 from lingofeed.feeds.store._types import UpsertResult
 from lingofeed.feeds.store.db import upsert
@@ -149,7 +150,8 @@ class ArticlesMixin(StorageBase):
         return [article_from_row(row) for row in self._read("articles", query)]
 
     def delete_gone(self, before: datetime, *, source_id: str | None = None) -> int:
-        """Delete articles (and their translations) gone before ``before``; return how many.
+        """Delete articles (with their translations and pages) gone before ``before``; return
+        how many.
 
         ``source_id`` limits it to one source, so a source whose fetches fail keeps its gone
         articles: nobody has checked that they are still gone.
@@ -164,6 +166,7 @@ class ArticlesMixin(StorageBase):
         with self._write("articles (deleting gone ones)") as conn:
             result = conn.execute(query)
             _delete_orphan_translations(conn)
+            delete_orphan_pages(conn, source_id)
         return int(result.rowcount)
 
 

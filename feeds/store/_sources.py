@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from lingofeed.feeds.store._base import StorageBase
 from lingofeed.feeds.store._types import SourceState
 from lingofeed.feeds.store.db import upsert
-from lingofeed.feeds.store.schema import articles, sources, translations
+from lingofeed.feeds.store.schema import articles, pages, sources, translations
 
 
 def source_from_row(row: Mapping[Any, Any]) -> SourceState:
@@ -76,8 +76,9 @@ class SourcesMixin(StorageBase):
         ]
 
     def delete_source(self, source_id: str, /) -> None:
-        """Forget a source with its articles and translations (it left the config)."""
+        """Forget a source with its articles, pages and translations (it left the config)."""
         with self._write(f"source {source_id!r}") as conn:
+            conn.execute(sa.delete(pages).where(pages.c.source_id == source_id))
             conn.execute(sa.delete(translations).where(translations.c.source_id == source_id))
             conn.execute(sa.delete(articles).where(articles.c.source_id == source_id))
             conn.execute(sa.delete(sources).where(sources.c.id == source_id))

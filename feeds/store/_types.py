@@ -1,13 +1,14 @@
 """What the store hands out (frozen records) and ``StorageType``, the contract callers code to.
 
 Contains no business logic. The records mirror one row each (``SourceState`` a ``sources`` row,
-``TranslationRecord`` a ``translations`` row, ``Usage`` a ``usage_counters`` row) or summarise
+``PageState`` a ``pages`` row, ``TranslationRecord`` a ``translations`` row, ``Usage`` a
+``usage_counters`` row) or summarise
 a write (``UpsertResult``) or the whole store (``StorageCounts``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum
@@ -46,6 +47,28 @@ class SourceState:
     #: Set after a 410 Gone (or by the operator); the cycle skips disabled sources.
     disabled: bool = False
     disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What we remember about one article page fetched for full text (one ``pages`` row)."""
+
+    url: str
+    #: The source whose item last asked for it.
+    source_id: str
+    #: ``EntryData.content_hash()`` of that item as the feed gave it, when last fetched.
+    entry_hash: str
+    fetched_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    #: The extracted article (sanitised HTML), kept through later failures; None if never.
+    content: str | None = None
+    last_status: int | None = None
+    #: Why the last attempt failed; None when it worked.
+    error: str | None = None
+    consecutive_failures: int = 0
+    #: Do not fetch before this time (backoff after a failure).
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +122,10 @@ class StorageCounts:
     shown: Mapping[str, int] = field(default_factory=dict)
     #: Present articles each asked-for language still needs translated, own language included.
     untranslated: Mapping[str, int] = field(default_factory=dict)
+    #: Article pages (full text) whose last fetch or extraction failed, per source id.
+    page_failures: Mapping[str, int] = field(default_factory=dict)
+    #: One reason per source with failed pages (the same one each time asked).
+    page_errors: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +200,34 @@ class StorageType(Protocol):
     ) -> None: ...
     def disable_source(self, source_id: str, /, now: datetime, reason: str) -> None: ...
     def enable_source(self, source_id: str, /) -> None: ...
+
+    # pages (full text)
+    def get_pages(self, urls: Collection[str]) -> dict[str, PageState]: ...
+    def record_page_success(
+        self,
+        url: str,
+        /,
+        now: datetime,
+        *,
+        source_id: str,
+        entry_hash: str,
+        status: int,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        content: str | None = None,
+    ) -> None: ...
+    def record_page_failure(
+        self,
+        url: str,
+        /,
+        now: datetime,
+        *,
+        source_id: str,
+        entry_hash: str,
+        error: str,
+        status: int | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None: ...
 
     # articles
     def upsert_entries(

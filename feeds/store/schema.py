@@ -119,7 +119,40 @@ translations = sa.Table(
 
 sa.Index("ix_translations_language_status", translations.c.language, translations.c.status)
 
-FEEDS_SCHEMA = Schema("feeds", metadata, 1)
+#: Article pages fetched for full text (``full_text = true``), one row per URL: the cache that
+#: spares an unchanged page a second extraction, the validators of its next conditional GET,
+#: and the backoff after a failure. Added in version 2 of ``FEEDS_SCHEMA``.
+pages = sa.Table(
+    "pages",
+    metadata,
+    #: SHA-256 of ``url``: an index on long text is slow or refused on PostgreSQL.
+    sa.Column("url_hash", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    #: The source whose item last asked for the page (status counts failures per source).
+    sa.Column("source_id", sa.String(200), nullable=False),
+    #: ``EntryData.content_hash()`` of the feed's item when the page was last fetched: an
+    #: item that changes upstream has its page fetched again (conditionally).
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    #: The extracted article, sanitised HTML; kept through later failures.
+    sa.Column("content", sa.Text),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    sa.Column("last_status", sa.Integer),
+    #: Why the last attempt failed; None after a success.
+    sa.Column("error", sa.Text),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+)
+sa.Index("ix_pages_source_id", pages.c.source_id)
+
+
+def _add_pages(conn: sa.Connection) -> None:
+    """Version 1 -> 2: the full-text page cache (its index comes with it)."""
+    pages.create(conn)
+
+
+FEEDS_SCHEMA = Schema("feeds", metadata, 2, migrations={1: _add_pages})
 
 tm_metadata = sa.MetaData()
 translation_memory = sa.Table(
