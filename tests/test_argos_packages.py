@@ -182,3 +182,22 @@ def test_write_flag_and_read_only_key_decide_who_may_change_the_directory(
     assert "read-only to lingofeed: [models] read_only = true; pass --write" in refused.stderr
     assert "(read-only: [models] read_only = true)" in _models(own, "list").stdout
     assert _models(own, "remove", "--write", "fr", "en").returncode == 0
+
+
+def test_config_accepts_a_read_only_models_directory_and_wants_a_boolean(
+    argos_directory: Path, tmp_path: Path
+):
+    config = tmp_path / "lingofeed.toml"
+    header = f'[models]\ndirectory = "{argos_directory}"\n'
+    body = (
+        '\n[output]\nbase_url = "http://127.0.0.1:8080/"\n\n[languages.en]\n\n'
+        '[[sources]]\nid = "desk"\ndirectory = "articles"\nlanguage = "fr"\n'
+    )
+    (tmp_path / "articles").mkdir()
+    config.write_text(header + body, encoding="utf-8")
+    checked = lingofeed("--config", str(config), "check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    config.write_text(header + 'read_only = "yes"\n' + body, encoding="utf-8")
+    wrong = lingofeed("--config", str(config), "check", cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert "models.read_only: must be bool, not a string" in wrong.stderr
