@@ -111,7 +111,7 @@ def test_a_package_replaced_between_model_id_and_translate_is_never_used_under_t
     model_store.install_file(upgrade, progress=False)
 
     assert loaded.translate([TRADERS], "fr", "en") == [EN[TRADERS]]
-    with pytest.raises(TranslationError, match="changed while its model was loading"):
+    with pytest.raises(TranslationError, match="was replaced after it was listed for this job"):
         not_loaded.translate([TRADERS], "fr", "en")
     assert not_loaded.model_id("fr", "en") == NEW_ID  # the next job uses 2.0 under its id
     assert not_loaded.translate([TRADERS], "fr", "en") != [EN[TRADERS]]

@@ -319,8 +319,8 @@ class ArgosTranslator:
             if package_stamp(package.path) != package.stamp:
                 raise TranslationError(
                     *pair,
-                    f"{package.path} changed while its model was loading; the next job "
-                    "translates with the package installed then",
+                    f"{package.path} was replaced after it was listed for this job; the next "
+                    "job translates with the package installed then",
                     model=package.model_id,
                 )
             self._models[pair] = (identity, loaded)

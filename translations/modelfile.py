@@ -13,6 +13,7 @@ count, then the bytes), skipping the weights without loading them.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 from typing import BinaryIO
@@ -48,11 +49,15 @@ def package_stamp(folder: Path) -> tuple[int, ...]:
 
     Raises ``OSError`` when the folder or one of those files cannot be read.
     """
-    model = folder / "model"
-    paths = [folder, folder / "metadata.json", folder / "sentencepiece.model", model]
+    # os functions on strings, not pathlib: this runs for every package on every job.
+    base = os.fspath(folder)
+    model = os.path.join(base, "model")
+    with os.scandir(model) as entries:
+        files = sorted(entry.path for entry in entries)
+    paths = [base, os.path.join(base, "metadata.json"), os.path.join(base, "sentencepiece.model")]
     stamp: list[int] = []
-    for path in [*paths, *sorted(model.iterdir())]:
-        info = path.stat()
+    for path in [*paths, model, *files]:
+        info = os.stat(path)
         stamp += (info.st_ino, info.st_size, info.st_mtime_ns)
     return tuple(stamp)
 
