@@ -20,9 +20,10 @@ from lingofeed.scheduler.settings import ConfigError, Settings
 from lingofeed.translations.errors import (
     ModelNotInstalledError,
     PackageIndexError,
+    ReadOnlyModelsError,
     TranslationError,
 )
-from lingofeed.translations.models import InvalidPackageError, ModelStore
+from lingofeed.translations.models import PIVOT, InvalidPackageError, ModelStore
 
 log = logging.getLogger("lingofeed")
 
@@ -126,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     remove = actions.add_parser("remove", parents=[shared], help="remove the package for FROM TO")
     remove.add_argument("source", metavar="FROM")
     remove.add_argument("target", metavar="TO")
+    for changing in (install, remove):
+        changing.add_argument(
+            "--write",
+            action="store_true",
+            help="change the models directory even if it is read-only to lingofeed: Argos "
+            "Translate's own packages directory, or [models] read_only = true",
+        )
     return parser
 
 
@@ -159,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         TranslationError,
         PackageIndexError,
         InvalidPackageError,
+        ReadOnlyModelsError,
         OSError,
     ) as exc:
         if args.verbose:
@@ -191,9 +200,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _models(settings: Settings, args: argparse.Namespace) -> int:
     """``models list|install|remove``: packages live in the config's ``[models] directory``."""
-    store = ModelStore(settings.models.directory)
+    writing = getattr(args, "write", False)
+    store = ModelStore(
+        settings.models.directory, read_only=False if writing else settings.models.read_only
+    )
     if args.action == "list":
         print("\n".join(store.list_rows()))
+        if (reason := store.read_only_reason()) is not None:
+            print(f"(read-only: {reason})")
         return 0
     if args.action == "remove":
         removed = store.remove(args.source, args.target)
@@ -264,6 +278,10 @@ def _describe(settings: Settings) -> str:
     for target in settings.language_codes:
         for src in _source_languages(settings, target):
             lines.append(f"  {src} -> {target}: {_route(store, src, target)}")
+    broken = store.scan().broken
+    if broken:
+        lines += ["", "model problems (these pairs are unavailable):"]
+        lines += [f"  {package.describe()}" for package in broken]
     lines += [
         "",
         f"output: {settings.output.directory} at {settings.output.base_url}",
@@ -279,6 +297,8 @@ def _route(store: ModelStore, src: str, target: str) -> str:
     try:
         steps = store.route(src, target)
     except ModelNotInstalledError:
+        if store.scan().broken_for({(src, target), (src, PIVOT), (PIVOT, target)}):
+            return "UNAVAILABLE: its package is broken (see model problems below)"
         return f"MISSING (install with: lingofeed models install {src} {target})"
     kind = "installed" if len(steps) == 1 else "pivot"
     return f"{kind} {store.describe_route(src, target)}"

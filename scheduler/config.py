@@ -149,6 +149,15 @@ class _Checker:
                 self.problem(path, f"{value!r} is not an http(s) URL")
         return value
 
+    def usable_dir(self, path: Path, key: KeyPath) -> Path:
+        """Report ``path`` unless it is a readable directory or could be created as one; for a
+        directory lingofeed only reads (models shared with Argos Translate: never written)."""
+        if path.exists():
+            if not path.is_dir() or not os.access(path, os.R_OK | os.X_OK):
+                self.problem(key, f"{path} is not a readable directory")
+            return path
+        return self.writable_dir(path, key)
+
     def writable_dir(self, path: Path, key: KeyPath) -> Path:
         """Report ``path`` unless it is, or could be created as, a writable directory."""
         existing = path
@@ -339,7 +348,7 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
     data_dir = (base / (c.get(svc, svc_path, "data_dir", str, "var") or "var")).resolve()
     c.writable_dir(data_dir, (*svc_path, "data_dir"))
     mod_path: KeyPath = ("models",)
-    mod = c.table(raw.get("models", _MISSING), mod_path, {"directory", "index_url"})
+    mod = c.table(raw.get("models", _MISSING), mod_path, {"directory", "index_url", "read_only"})
     models_dir = (
         base / (c.get(mod, mod_path, "directory", str, "") or data_dir / "models")
     ).resolve()
@@ -384,7 +393,11 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         ),
         data_dir=data_dir,
         database_url=database_url or default_db,
-        models=ModelSettings(c.writable_dir(models_dir, (*mod_path, "directory")), index_url),
+        models=ModelSettings(
+            c.usable_dir(models_dir, (*mod_path, "directory")),
+            index_url,
+            c.get(mod, mod_path, "read_only", bool, None),
+        ),
         engine=_engine(c, raw.get("engine", _MISSING)),
         retention_days=c.positive(svc, svc_path, "retention_days", 30) or 30,
         partners=_partners(c, raw.get("partners", _MISSING), environ),

@@ -131,6 +131,7 @@ class Runtime:
                 code: self.translation_context(settings, code) for code in settings.language_codes
             },
             next_runs=next_runs,
+            models=tuple(package.describe() for package in self.models.scan().broken),
         )
 
 

@@ -130,6 +130,9 @@ class ModelSettings:
     #: Package index for ``lingofeed models install FROM TO``: the config's ``index_url``, else
     #: ``ARGOS_PACKAGE_INDEX`` from the environment, else Argos's public index.
     index_url: str
+    #: ``models install``/``remove`` refuse to change the directory: True always, False never,
+    #: None when it holds packages lingofeed did not install (Argos Translate's own directory).
+    read_only: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,9 @@ class StatusSnapshot:
     generated: datetime
     sources: tuple[SourceStatus, ...]
     languages: tuple[LanguageStatus, ...]
+    #: Packages in the models directory that cannot be used, each with the pair it leaves
+    #: unavailable and why (``BrokenPackage.describe``); read from the directory, not the store.
+    models: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ def snapshot(
     sources: tuple[SourceInfo, ...],
     languages: Mapping[str, str],
     next_runs: Mapping[str, datetime | None],
+    models: tuple[str, ...] = (),
 ) -> StatusSnapshot:
     """Read the status of every configured source and language.
 
@@ -97,7 +101,7 @@ def snapshot(
         )
         for code, context in languages.items()
     )
-    return StatusSnapshot(now, rows, per_language)
+    return StatusSnapshot(now, rows, per_language, models)
 
 
 def _source_status(
@@ -182,6 +186,7 @@ def as_text(status: StatusSnapshot) -> str:
         for cells in (head, *rows):
             out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
         out.append("")
+    out += [f"model problem: {problem}" for problem in status.models]
     return "\n".join(out)
 
 
@@ -211,6 +216,7 @@ th{background:#f2f2f2;white-space:nowrap}td{white-space:nowrap}
 .source-error td,.source-disabled td{background:#fde8e8}
 .source-error td:nth-child(5),.source-disabled td:nth-child(5){color:#a51d1d;font-weight:600}
 .source-ok td:nth-child(5){color:#176f2c;font-weight:600}
+.models li{color:#a51d1d;overflow-wrap:anywhere}
 """
 
 
@@ -220,11 +226,13 @@ def as_html(status: StatusSnapshot) -> str:
     languages = _table(
         "Languages", _LANGUAGE_HEAD, [_language_cells(x) for x in status.languages], "language"
     )
+    problems = "".join(f"<li>{html.escape(problem)}</li>" for problem in status.models)
+    models = f"<h2>Model problems</h2><ul class='models'>{problems}</ul>" if problems else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta http-equiv='refresh' content='30'><title>lingofeed status</title>"
         f"<style>{_STYLE}</style></head><body><h1>lingofeed status</h1>"
-        f"<p>Generated {html.escape(_when(status.generated))}.</p>{sources}{languages}"
+        f"<p>Generated {html.escape(_when(status.generated))}.</p>{sources}{languages}{models}"
         "<p><a href='/status.json'>JSON</a> · <a href='/metrics'>Prometheus metrics</a></p>"
         "</body></html>"
     )

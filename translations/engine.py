@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from lingofeed.translations.errors import TranslationError
-from lingofeed.translations.modelfile import decoder_positions
+from lingofeed.translations.modelfile import decoder_positions, package_stamp
 from lingofeed.translations.pieces import (
     align_words,
     compose_alignments,
@@ -88,6 +88,11 @@ class InstalledPackage(Protocol):
     @property
     def model_id(self) -> str:
         """``name@version``: changes whenever the model's output may change."""
+        ...
+
+    @property
+    def stamp(self) -> tuple[int, ...]:
+        """``modelfile.package_stamp`` of ``path`` when the package was read."""
         ...
 
 
@@ -210,19 +215,46 @@ class LoadedModel:
 class ArgosTranslator:
     """``AligningTranslator`` over installed Argos packages; texts are single sentences.
 
-    Models load on first use and stay loaded. Safe to call from several threads (CTranslate2
-    translators are thread-safe; loading is serialised), though one cycle at a time is the plan.
+    Models load on first use and stay loaded, one per language pair, keyed by what was
+    installed (``model_id`` and ``stamp``): a newer version installed under a running service
+    (same folder, new files) is loaded on the next job, never served under the old id.
+
+    The translation memory keys a result on ``model_id(src, tgt)``, so the weights must be the
+    ones that id names even if a package is replaced between that call and ``translate``:
+    ``model_id`` reads the installed packages and binds the route it reports to the calling
+    thread, and that thread's ``translate`` calls for the pair use it (the pipeline asks for the
+    id once per job, so each job sees the install of its start). A bound package whose folder
+    changed before its weights were loaded fails that batch (``TranslationError``), to be
+    translated by the next job, rather than translating with the new files under the old id.
+
+    Safe to call from several threads (CTranslate2 translators are thread-safe; loading is
+    serialised), though one cycle at a time is the plan.
     """
 
     def __init__(self, router: ModelRouter, settings: EngineSettings | None = None) -> None:
         self._router = router
         self.settings = settings or EngineSettings()
         self.stats = EngineStats()
-        self._models: dict[Path, LoadedModel] = {}
+        self._models: dict[tuple[str, str], tuple[tuple[str, tuple[int, ...]], LoadedModel]] = {}
         self._lock = threading.Lock()
+        self._bound = threading.local()
 
     def model_id(self, src: str, tgt: str) -> str:
-        return "+".join(package.model_id for package in self._router.route(src, tgt))
+        route = tuple(self._router.route(src, tgt))
+        self._routes()[(src, tgt)] = route
+        return "+".join(package.model_id for package in route)
+
+    def _routes(self) -> dict[tuple[str, str], tuple[InstalledPackage, ...]]:
+        """This thread's routes, as its last ``model_id`` call for each pair reported them."""
+        routes: dict[tuple[str, str], tuple[InstalledPackage, ...]] | None
+        routes = getattr(self._bound, "routes", None)
+        if routes is None:
+            routes = self._bound.routes = {}
+        return routes
+
+    def _route(self, src: str, tgt: str) -> Sequence[InstalledPackage]:
+        bound = self._routes().get((src, tgt))
+        return bound if bound is not None else self._router.route(src, tgt)
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         return [result.text for result in self._translate(texts, src, tgt, aligned=False)]
@@ -235,7 +267,7 @@ class ArgosTranslator:
     def _translate(
         self, texts: Sequence[str], src: str, tgt: str, *, aligned: bool
     ) -> list[AlignedTranslation]:
-        route = self._router.route(src, tgt)
+        route = self._route(src, tgt)
         results = [AlignedTranslation(text) for text in texts]
         kept: set[int] = set()
         for position, hop in enumerate(route):
@@ -308,10 +340,27 @@ class ArgosTranslator:
         return results, runaway
 
     def _load(self, package: InstalledPackage) -> LoadedModel:
+        """The package's model: the loaded one if it is this id and stamp, else read now.
+
+        The folder is stamped again after reading: if it changed since the package was listed
+        (a new version renamed into place), the files read may be the new version's, so they
+        are not used under this package's id.
+        """
+        identity = (package.model_id, package.stamp)
+        pair = (package.from_code, package.to_code)
         with self._lock:
-            loaded = self._models.get(package.path)
-            if loaded is None:
-                loaded = self._models[package.path] = load_model(package.path, self.settings)
+            cached = self._models.get(pair)
+            if cached is not None and cached[0] == identity:
+                return cached[1]
+            loaded = load_model(package.path, self.settings)
+            if package_stamp(package.path) != package.stamp:
+                raise TranslationError(
+                    *pair,
+                    f"{package.path} was replaced after it was listed for this job; the next "
+                    "job translates with the package installed then",
+                    model=package.model_id,
+                )
+            self._models[pair] = (identity, loaded)
             return loaded
 
 

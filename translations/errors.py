@@ -7,6 +7,7 @@
     PackageIndexError(url)                the package index could not be read
       PackageNotAvailableError            (also LookupError) the index has no such pair
     InvalidPackageError(path, reason)     (a ValueError) not a usable Argos package
+    ReadOnlyModelsError(path, reason)     the models directory is not lingofeed's to change
 """
 
 from __future__ import annotations
@@ -63,3 +64,16 @@ class InvalidPackageError(ValueError):
 
     def __str__(self) -> str:
         return f"not a usable Argos package: {self.path}: {self.reason}"
+
+
+class ReadOnlyModelsError(Exception):
+    """``models install``/``remove`` refused: the directory is read-only to lingofeed (Argos
+    Translate's own packages directory, or ``[models] read_only = true``)."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(self.path, reason)
+
+    def __str__(self) -> str:
+        return f"{self.path} is read-only to lingofeed: {self.reason}"

@@ -1,4 +1,5 @@
-"""What a CTranslate2 model directory says about its limits: how many positions it can decode.
+"""What an installed package's files say: how many positions its model can decode, and a stamp
+that changes when the package on disk is replaced (``package_stamp``).
 
 A model with a learned position table (the test model's has 256 rows) raises on the whole batch
 as soon as one output reaches the end of the table ("No position encodings are defined for
@@ -12,11 +13,12 @@ count, then the bytes), skipping the weights without loading them.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["decoder_positions"]
+__all__ = ["decoder_positions", "package_stamp"]
 
 #: Keys a converter may write into ``config.json`` for the position table size.
 _CONFIG_KEYS = ("max_position_embeddings", "max_positions")
@@ -37,6 +39,27 @@ def decoder_positions(model_dir: Path) -> int | None:
             return _table_rows(file)
     except (OSError, struct.error, UnicodeDecodeError):
         return None
+
+
+def package_stamp(folder: Path) -> tuple[int, ...]:
+    """Inode, size and modification time of a package folder and every file a model is loaded
+    from: a few ``stat`` calls that change whenever the package is replaced (``models install``
+    renames a new folder into place) or a file in it is rewritten, so a running service can
+    check on every job that the weights it holds are still the ones installed.
+
+    Raises ``OSError`` when the folder or one of those files cannot be read.
+    """
+    # os functions on strings, not pathlib: this runs for every package on every job.
+    base = os.fspath(folder)
+    model = os.path.join(base, "model")
+    with os.scandir(model) as entries:
+        files = sorted(entry.path for entry in entries)
+    paths = [base, os.path.join(base, "metadata.json"), os.path.join(base, "sentencepiece.model")]
+    stamp: list[int] = []
+    for path in [*paths, model, *files]:
+        info = os.stat(path)
+        stamp += (info.st_ino, info.st_size, info.st_mtime_ns)
+    return tuple(stamp)
 
 
 def _read(file: BinaryIO, fmt: str) -> int:

@@ -7,6 +7,17 @@ recurse until RecursionError, and its download cache (``translate-fr_en.argosmod
 version in the name) can install a stale file over a newer release. Here, an index that
 cannot be read is one ``PackageIndexError``, and every download goes to a fresh, versioned
 temporary file whose metadata is checked before it is installed.
+
+The directory is read on every ``route`` (a few ``stat`` calls and one small JSON file per
+package), so a running service notices an install, an upgrade or a removal on its next job.
+A folder that is not a usable package (no or invalid ``metadata.json``, a missing model file,
+unreadable) is a ``BrokenPackage``: its pair is unavailable, with the reason, in ``models
+list``, ``check``, ``status`` and ``/status``, and every other pair keeps working.
+
+The directory may be Argos Translate's own (``~/.local/share/argos-translate/packages``, shared
+with Argos or LibreTranslate): its packages are used as they are, and lingofeed writes nothing
+there (``ReadOnlyModelsError``) unless the operator asks (``models install --write``, or
+``[models] read_only = false``).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -32,16 +44,21 @@ from lingofeed.translations.errors import (
     ModelNotInstalledError,
     PackageIndexError,
     PackageNotAvailableError,
+    ReadOnlyModelsError,
 )
+from lingofeed.translations.modelfile import package_stamp
 
 __all__ = [
     "PIVOT",
     "AvailableModel",
+    "BrokenPackage",
     "InstalledModel",
     # Raised here; defined in translations.errors, still importable from this module.
     "InvalidPackageError",
     "ModelStore",
     "PackageNotAvailableError",
+    "PackageScan",
+    "ReadOnlyModelsError",
     "index_json_url",
     "read_package_file",
     "version_key",
@@ -52,6 +69,12 @@ PIVOT = "en"
 #: Seconds to wait for the index or a package server before giving up (no retries).
 INDEX_TIMEOUT = 10.0
 _REQUIRED_METADATA = ("from_code", "to_code", "package_version")
+#: The pair in a package folder's name: ``fr_en`` (lingofeed's layout, one folder per pair) or
+#: ``translate-fr_en-1_9`` (Argos's: the archive's top folder), to name a package whose metadata
+#: cannot be read.
+#: The files a package folder needs besides metadata.json (the engine loads these).
+_PACKAGE_FILES = ("model/model.bin", "sentencepiece.model")
+_FOLDER_PAIR = re.compile(r"(?:^|-)([a-z]{2,3})_([a-z]{2,3})(?:-|$)")
 
 
 @dataclass(frozen=True)
@@ -66,11 +89,49 @@ class InstalledModel:
     version: str
     #: The package folder, ``<from>_<to>`` (holds metadata.json, model/, sentencepiece.model).
     path: Path
+    #: ``package_stamp`` of the folder when it was read: the engine reloads when it changes.
+    stamp: tuple[int, ...]
 
     @property
     def model_id(self) -> str:
         """Name and version: what a translation memory row is keyed on."""
         return f"{self.package_name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class BrokenPackage:
+    """A folder of the models directory that cannot be used, and why: its pair is unavailable,
+    every other pair keeps working."""
+
+    path: Path
+    reason: str
+    #: The pair it would translate (from its metadata, else its folder name); None if unknown.
+    pair: tuple[str, str] | None
+
+    def describe(self) -> str:
+        """One line for ``models list``, ``check``, ``status`` and error messages."""
+        pair = f"{self.pair[0]} -> {self.pair[1]}" if self.pair else "a package"
+        return f"{pair} unavailable: {self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class PackageScan:
+    """What one read of the models directory found."""
+
+    models: tuple[InstalledModel, ...] = ()
+    broken: tuple[BrokenPackage, ...] = ()
+    #: Package folders lingofeed did not install (not named ``<from>_<to>`` for their pair, or
+    #: not translation packages): the directory is Argos's own, so lingofeed only reads it.
+    foreign: tuple[Path, ...] = ()
+
+    def get(self, from_code: str, to_code: str) -> InstalledModel | None:
+        """The usable package for exactly this pair (newest, if several), or None."""
+        matches = [m for m in self.models if (m.from_code, m.to_code) == (from_code, to_code)]
+        return max(matches, key=lambda m: version_key(m.version)) if matches else None
+
+    def broken_for(self, pairs: builtins.set[tuple[str, str]]) -> builtins.list[BrokenPackage]:
+        """The broken packages that could have served one of ``pairs`` (or any, if unknown)."""
+        return [b for b in self.broken if b.pair is None or b.pair in pairs]
 
 
 @dataclass(frozen=True)
@@ -97,18 +158,27 @@ def index_json_url(index_url: str) -> str:
     return (index_url if index_url.endswith("/") else index_url + "/") + "index.json"
 
 
-def _metadata(path: Path | str, raw: bytes) -> dict[str, Any]:
+def _json_object(path: Path | str, raw: bytes) -> dict[str, Any]:
     try:
         metadata = json.loads(raw)
     except ValueError as exc:
         raise InvalidPackageError(path, f"metadata.json is not JSON ({exc})") from exc
     if not isinstance(metadata, dict):
         raise InvalidPackageError(path, "metadata.json is not a JSON object")
+    return metadata
+
+
+def _check_translate(path: Path | str, metadata: dict[str, Any]) -> None:
     missing = [key for key in _REQUIRED_METADATA if not isinstance(metadata.get(key), str)]
     if missing:
         raise InvalidPackageError(path, f"metadata.json lacks {', '.join(missing)}")
     if metadata.get("type", "translate") != "translate":
         raise InvalidPackageError(path, f"type is {metadata['type']!r}, not 'translate'")
+
+
+def _metadata(path: Path | str, raw: bytes) -> dict[str, Any]:
+    metadata = _json_object(path, raw)
+    _check_translate(path, metadata)
     return metadata
 
 
@@ -138,22 +208,89 @@ def read_package_file(path: Path) -> tuple[str, dict[str, Any]]:
         return top, _metadata(path, archive.read(f"{top}/metadata.json"))
 
 
-def _installed(folder: Path) -> InstalledModel:
-    metadata_path = folder / "metadata.json"
-    if not metadata_path.is_file():
-        raise InvalidPackageError(folder, "installed package has no metadata.json")
-    metadata = _metadata(folder, metadata_path.read_bytes())
+def _folder_pair(name: str) -> tuple[str, str] | None:
+    found = _FOLDER_PAIR.search(name)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def _inspect(folder: Path) -> InstalledModel | BrokenPackage | None:
+    """One folder of the models directory: a usable package, a broken one (with the reason),
+    or None when it is no translation package (Argos also installs ``sbd`` packages; a folder
+    with none of a package's files is someone else's)."""
+    guess = _folder_pair(folder.name)
+    try:
+        metadata = _json_object(folder, (folder / "metadata.json").read_bytes())
+        if metadata.get("type", "translate") != "translate":
+            return None
+        _check_translate(folder, metadata)
+    except FileNotFoundError:
+        if not any((folder / name).exists() for name in _PACKAGE_FILES):
+            return None
+        return BrokenPackage(folder, "no metadata.json", guess)
+    except OSError as exc:
+        return BrokenPackage(folder, f"cannot read metadata.json ({exc.strerror or exc})", guess)
+    except InvalidPackageError as exc:
+        return BrokenPackage(folder, exc.reason, guess)
+    pair = (metadata["from_code"], metadata["to_code"])
+    missing = [name for name in _PACKAGE_FILES if not _file(folder, name)]
+    if missing:
+        bpe = " (a bpe.model package: lingofeed runs SentencePiece packages only)"
+        tail = bpe if "sentencepiece.model" in missing and _file(folder, "bpe.model") else ""
+        return BrokenPackage(folder, f"missing {' and '.join(missing)}{tail}", pair)
+    try:
+        stamp = package_stamp(folder)
+    except OSError as exc:
+        return BrokenPackage(folder, f"cannot read its files ({exc})", pair)
     return InstalledModel(
-        from_code=metadata["from_code"],
-        to_code=metadata["to_code"],
+        from_code=pair[0],
+        to_code=pair[1],
         package_name=str(
-            metadata.get("package_name")
-            or metadata.get("code")
-            or f"translate-{metadata['from_code']}_{metadata['to_code']}"
+            metadata.get("package_name") or metadata.get("code") or f"translate-{pair[0]}_{pair[1]}"
         ),
         version=metadata["package_version"],
         path=folder,
+        stamp=stamp,
     )
+
+
+def _file(folder: Path, name: str) -> bool:
+    return (folder / name).is_file()
+
+
+def _scan(packages_dir: Path) -> PackageScan:
+    """Every package folder of ``packages_dir``; hidden work folders and stray files skipped."""
+    if not packages_dir.is_dir():
+        return PackageScan()
+    try:
+        entries = sorted(packages_dir.iterdir())
+    except OSError as exc:
+        reason = f"the models directory cannot be read ({exc.strerror or exc})"
+        return PackageScan(broken=(BrokenPackage(packages_dir, reason, None),))
+    models, broken, foreign = [], [], []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink() and not entry.exists():
+            dangling = BrokenPackage(entry, "a symbolic link to nothing", _folder_pair(entry.name))
+            broken.append(dangling)
+            continue
+        if not entry.is_dir():
+            continue
+        found = _inspect(entry)
+        if isinstance(found, InstalledModel):
+            models.append(found)
+            pair: tuple[str, str] | None = (found.from_code, found.to_code)
+        elif isinstance(found, BrokenPackage):
+            broken.append(found)
+            pair = found.pair
+        elif (entry / "metadata.json").exists():  # an Argos package of another type
+            pair = None
+        else:
+            continue
+        if pair is None or entry.name != f"{pair[0]}_{pair[1]}":
+            foreign.append(entry)
+    models.sort(key=lambda m: (m.from_code, m.to_code, version_key(m.version)))
+    return PackageScan(tuple(models), tuple(broken), tuple(foreign))
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -168,25 +305,46 @@ class ModelStore:
     because a package folder appears (``rename``) only once it is complete.
     """
 
-    def __init__(self, packages_dir: Path) -> None:
+    def __init__(self, packages_dir: Path, *, read_only: bool | None = None) -> None:
+        """``read_only``: True refuses every change, False allows them, None (the default)
+        refuses them in a directory holding packages lingofeed did not install (Argos's own)."""
         self.packages_dir = packages_dir
+        self.read_only = read_only
 
-    def list(self) -> list[InstalledModel]:
-        """Installed packages sorted by pair; hidden work folders are skipped."""
-        if not self.packages_dir.is_dir():
-            return []
-        folders = [
-            path
-            for path in self.packages_dir.iterdir()
-            if path.is_dir() and not path.name.startswith(".")
-        ]
-        models = [_installed(folder) for folder in folders]
-        return sorted(models, key=lambda m: (m.from_code, m.to_code, version_key(m.version)))
+    def scan(self) -> PackageScan:
+        """Read the directory now: usable packages, broken ones, and foreign folders."""
+        return _scan(self.packages_dir)
+
+    def list(self) -> builtins.list[InstalledModel]:
+        """Usable packages sorted by pair; broken ones are in ``scan().broken``."""
+        return builtins.list(self.scan().models)
 
     def get(self, from_code: str, to_code: str) -> InstalledModel | None:
         """The installed package for exactly this pair (newest, if several), or None."""
-        matches = [m for m in self.list() if (m.from_code, m.to_code) == (from_code, to_code)]
-        return max(matches, key=lambda m: version_key(m.version)) if matches else None
+        return self.scan().get(from_code, to_code)
+
+    def read_only_reason(self) -> str | None:
+        """Why lingofeed must not change this directory, or None when it may."""
+        if self.read_only is False:
+            return None
+        if self.read_only:
+            return "[models] read_only = true"
+        foreign = self.scan().foreign
+        if not foreign:
+            return None
+        names = ", ".join(path.name for path in foreign[:3]) + (", ..." if foreign[3:] else "")
+        return (
+            f"it holds packages lingofeed did not install ({names}), as Argos Translate lays "
+            "them out, so lingofeed only reads it"
+        )
+
+    def _check_writable(self) -> None:
+        reason = self.read_only_reason()
+        if reason is not None:
+            raise ReadOnlyModelsError(
+                self.packages_dir,
+                f"{reason}; pass --write to change it anyway, or set [models] read_only = false",
+            )
 
     def install_file(self, path: Path, progress: bool | None = None) -> InstalledModel:
         """Install (or replace) the package for the file's language pair.
@@ -195,6 +353,7 @@ class ModelStore:
         place, so a failed install leaves the previous package untouched.
         """
         top, metadata = read_package_file(path)
+        self._check_writable()
         self.packages_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".installing-", dir=self.packages_dir))
         try:
@@ -226,7 +385,10 @@ class ModelStore:
                 raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        return _installed(target)
+        installed = _inspect(target)
+        if not isinstance(installed, InstalledModel):
+            raise InvalidPackageError(path, f"installed as {target}, which is not usable")
+        return installed
 
     def available(self, index_url: str) -> builtins.list[AvailableModel]:
         """The translate packages an Argos index offers.
@@ -266,6 +428,7 @@ class ModelStore:
         self, from_code: str, to_code: str, index_url: str, progress: bool | None = None
     ) -> InstalledModel:
         """Download the index's newest package for the pair, verify it, install it."""
+        self._check_writable()
         candidates = [
             m for m in self.available(index_url) if (m.from_code, m.to_code) == (from_code, to_code)
         ]
@@ -331,6 +494,7 @@ class ModelStore:
 
     def remove(self, from_code: str, to_code: str) -> InstalledModel:
         """Delete the installed package for exactly this pair."""
+        self._check_writable()
         model = self.get(from_code, to_code)
         if model is None:
             raise ModelNotInstalledError(
@@ -343,17 +507,20 @@ class ModelStore:
         """The packages that translate ``src`` to ``tgt``: one direct, or two through English."""
         if src == tgt:
             raise ValueError(f"no translation needed from {src!r} to itself")
-        direct = self.get(src, tgt)
+        scan = self.scan()
+        direct = scan.get(src, tgt)
         if direct is not None:
             return (direct,)
         if PIVOT not in (src, tgt):
-            first, second = self.get(src, PIVOT), self.get(PIVOT, tgt)
+            first, second = scan.get(src, PIVOT), scan.get(PIVOT, tgt)
             if first is not None and second is not None:
                 return (first, second)
+        broken = scan.broken_for({(src, tgt), (src, PIVOT), (PIVOT, tgt)})
+        why = "".join(f"; {package.describe()}" for package in broken)
         raise ModelNotInstalledError(
             src,
             tgt,
-            f"no installed model translates {src} to {tgt} (directly or through {PIVOT}); "
+            f"no installed model translates {src} to {tgt} (directly or through {PIVOT}){why}; "
             f"install one with: lingofeed models install {src} {tgt}",
         )
 
@@ -364,8 +531,10 @@ class ModelStore:
         return f"{codes} ({' + '.join(step.model_id for step in steps)})"
 
     def list_rows(self) -> builtins.list[str]:
-        """What ``lingofeed models list`` prints: installed packages, then pivot-only pairs."""
-        models = self.list()
+        """What ``lingofeed models list`` prints: installed packages, pivot-only pairs, then
+        broken packages (the pairs they leave unavailable, and why)."""
+        scan = self.scan()
+        models = scan.models
         rows = [f"{m.from_code} -> {m.to_code}  {m.model_id}  {m.path}" for m in models]
         direct = {(m.from_code, m.to_code) for m in models}
         sources = sorted({m.from_code for m in models if m.to_code == PIVOT})
@@ -374,4 +543,5 @@ class ModelStore:
             for tgt in targets:
                 if src != tgt and (src, tgt) not in direct:
                     rows.append(f"{self.describe_route(src, tgt)}  (pivot)")
+        rows += [package.describe() for package in scan.broken]
         return rows or ["no translation models installed"]
