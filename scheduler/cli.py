@@ -232,6 +232,9 @@ def _once(settings: Settings) -> int:
             print(f"lingofeed: source {report.source_id!r} failed: {report.error}", file=sys.stderr)
         for problem in report.problems:
             print(f"lingofeed: source {report.source_id!r}: {problem}", file=sys.stderr)
+        if report.filtered:
+            items = "item" if report.filtered == 1 else "items"
+            print(f"source {report.source_id!r}: {report.filtered} {items} filtered out")
         failed = failed or bool(report.error or report.problems)
     return 1 if failed else 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lingofeed.feeds.errors import LingofeedError
 from lingofeed.feeds.types import Source
+from lingofeed.scheduler.selection import EVERYTHING, Selection
 
 #: Seconds per unit of an interval such as ``1h30m``.
 INTERVAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -70,6 +71,8 @@ class Schedule:
 class SourceSettings:
     source: Source
     schedule: Schedule
+    #: Its ``include``/``exclude`` filters and ``translate`` field choice.
+    selection: Selection = EVERYTHING
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,9 @@ class LanguageSettings:
     #: Shown instead of ``notice`` on an article written in this language where only some
     #: passages were machine translated.
     notice_partial: str | None = None
+    #: Shown instead of ``notice`` when the article's text is kept in its own language because
+    #: its source does not translate it (``translate`` on the source).
+    notice_original_text: str | None = None
 
 
 @dataclass(frozen=True)

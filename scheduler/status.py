@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from lingofeed.feeds.store import SourceState, StorageType
@@ -28,6 +28,8 @@ class SourceStatus:
     result: str
     next_run: datetime | None
     error: str | None
+    #: Present items its include/exclude filters leave out.
+    filtered: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,25 @@ def snapshot(
     sources: tuple[SourceInfo, ...],
     languages: Mapping[str, str],
     next_runs: Mapping[str, datetime | None],
+    source_contexts: Mapping[str, Mapping[str, str]] | None = None,
 ) -> StatusSnapshot:
     """Read the status of every configured source and language.
 
     ``languages`` maps each target language to its current translation context, so
-    "untranslated" counts exactly what the next cycle would translate. Everything is counted
+    "untranslated" counts exactly what the next cycle would translate (``source_contexts``:
+    language -> source id -> context, for sources with filters or a field choice, whose
+    translations carry a context of their own). Everything is counted
     by the database (``get_counts``): no table is loaded to count it.
     """
     states = {state.id: state for state in storage.get_sources()}
-    rows = tuple(_source_status(i, states.get(i.id), next_runs.get(i.id)) for i in sources)
-    counts = storage.get_counts(languages)
+    counts = storage.get_counts(languages, source_contexts)
+    rows = tuple(
+        replace(
+            _source_status(i, states.get(i.id), next_runs.get(i.id)),
+            filtered=counts.filtered.get(i.id, 0),
+        )
+        for i in sources
+    )
     usage = storage.get_usage()
     per_language = tuple(
         LanguageStatus(
@@ -133,7 +144,7 @@ def as_json(status: StatusSnapshot) -> str:
 
 def _source_cells(s: SourceStatus) -> tuple[str, ...]:
     return (s.id, s.location, s.schedule, _when(s.last_fetch), s.result, _when(s.next_run),
-            s.error or "")  # fmt: skip
+            str(s.filtered), s.error or "")  # fmt: skip
 
 
 def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
@@ -143,7 +154,8 @@ def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
             str(u.model_calls), lang.error or "")  # fmt: skip
 
 
-_SOURCE_HEAD = ("source", "location", "schedule", "last fetch", "result", "next run", "error")
+_SOURCE_HEAD = ("source", "location", "schedule", "last fetch", "result", "next run", "filtered",
+                "error")  # fmt: skip
 _LANGUAGE_HEAD = ("language", "items", "untranslated", "failed", "TM hit rate", "segments/s",
                   "model calls", "error")  # fmt: skip
 
@@ -182,7 +194,7 @@ table{border-collapse:collapse;margin:1rem 0 2rem;width:100%}
 caption{text-align:left;font-size:1.2rem;font-weight:600;padding:.4rem 0}
 th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
 th{background:#f2f2f2;white-space:nowrap}td{white-space:nowrap}
-.sources td:nth-child(2),.sources td:nth-child(7){white-space:normal;overflow-wrap:anywhere}
+.sources td:nth-child(2),.sources td:nth-child(8){white-space:normal;overflow-wrap:anywhere}
 .languages td+td,.languages th+th{text-align:right;font-variant-numeric:tabular-nums}
 .languages td:nth-child(8){text-align:left;white-space:normal;overflow-wrap:anywhere;color:#a51d1d}
 .source-error td,.source-disabled td{background:#fde8e8}

@@ -24,6 +24,9 @@ class TranslationStatus(Enum):
     PENDING = "pending"
     #: The last attempt raised; ``error`` says why. Earlier ``fields``, if any, are kept.
     FAILED = "failed"
+    #: The source's include/exclude filters leave the article out: settled like ``DONE`` (while
+    #: hash and context match) but never shown, and never sent to a model.
+    FILTERED = "filtered"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class StorageCounts:
     shown: Mapping[str, int] = field(default_factory=dict)
     #: Present articles each asked-for language still needs translated, own language included.
     untranslated: Mapping[str, int] = field(default_factory=dict)
+    #: Present articles the source's filters leave out, per source id.
+    filtered: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,11 @@ class StorageType(Protocol):
     def get_localized(
         self, language: str, *, source_id: str | None = None, include_gone: bool = False
     ) -> list[LocalizedEntry]: ...
-    def get_counts(self, contexts: Mapping[str, str] | None = None) -> StorageCounts: ...
+    def get_counts(
+        self,
+        contexts: Mapping[str, str] | None = None,
+        source_contexts: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> StorageCounts: ...
 
     # usage
     def add_usage(self, language: str, usage: Usage) -> None: ...
