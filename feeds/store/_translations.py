@@ -115,11 +115,17 @@ class TranslationsMixin(StorageBase):
         context: str,
         error: str | None = None,
     ) -> None:
-        """Mark a translation pending or failed, keeping any earlier fields for rendering."""
+        """Mark a translation pending or failed, keeping any earlier fields for rendering.
+
+        ``FILTERED`` replaces the whole row instead: it is settled for this article version and
+        context (so a filter edit, which changes the context, re-evaluates it), and the fields
+        go, since no feed shows a filtered item and they would pass for current after an edit.
+        """
         status_values = {"status": status.value, "error": error}
         new_row = status_values | {"fields": {}, "content_hash": content_hash, "context": context}
+        update = new_row if status is TranslationStatus.FILTERED else status_values
         with self._write(f"translation of {upstream_id!r} into {language!r}") as conn:
-            _put_translation(conn, (source_id, upstream_id, language), new_row, status_values)
+            _put_translation(conn, (source_id, upstream_id, language), new_row, update)
 
     def get_translation(
         self, source_id: str, upstream_id: str, /, language: str
