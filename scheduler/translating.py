@@ -25,6 +25,7 @@ from lingofeed.scheduler.events import event
 from lingofeed.scheduler.selection import EVERYTHING, Selection
 from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.errors import TranslationError
+from lingofeed.translations.types import TranslatedDocument
 
 log = logging.getLogger("lingofeed.cycle")
 
@@ -165,8 +166,16 @@ def _translate_chunk(ctx: CycleContext, chunk: Sequence[Article], job: _Job) -> 
         document.key: (article, document)
         for article, document in zip(chunk, documents, strict=True)
     }
+    # A source's field choice can leave an article nothing to translate (translate = ["media"]
+    # on an item without images): it is done as it is, in its declared language if any.
+    untouched = [
+        TranslatedDocument(d.key, language, d.language, {}, machine_translated=False)
+        for d in documents
+        if not d.fields
+    ]
     try:
-        results = ctx.translation.translate(documents, language)
+        results = ctx.translation.translate([d for d in documents if d.fields], language)
+        results += untouched
     except TranslationError as exc:  # keep the published versions; retry next cycle
         source_id = chunk[0].source_id
         log.exception(event("translate-crashed", source=source_id, lang=language, error=exc))

@@ -203,3 +203,22 @@ def test_a_title_only_source_publishes_translated_titles_over_the_original_text(
     assert item["_lingofeed"]["machine_translated"] is True
     # The text cost no model work: only the title reached the model.
     assert _memory_sources(tmp_path) == [KEPT_TITLE]
+
+
+def test_an_item_with_none_of_the_chosen_fields_is_published_as_written(tmp_path, feed_server):
+    """``translate = ["media"]`` on an item without images: nothing to translate, still in the
+    feed, as written and marked French, no notice (nothing was machine translated)."""
+    url = feed_server.add("/wire.xml", _rss([("kept", KEPT_TITLE, f"<p>{MISSION}</p>")]))
+    config = _folder(
+        tmp_path,
+        f'[[sources]]\nid = "wire"\nurl = "{url}"\nlanguage = "fr"\ntranslate = ["media"]\n',
+    )
+    done = lingofeed("--config", str(config), "once", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _entries(tmp_path, "en")["rss"] == ["https://upstream.example/kept"]
+    item = assert_valid_json_feed((tmp_path / "public" / "en" / "feed.json").read_bytes())
+    entry = item["items"][0]
+    assert entry["title"] == KEPT_TITLE
+    assert entry["content_html"] == f'<div lang="fr"><p>{MISSION}</p></div>'
+    assert entry["_lingofeed"]["machine_translated"] is False
+    assert _memory_sources(tmp_path) == []

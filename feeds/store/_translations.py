@@ -140,7 +140,8 @@ class TranslationsMixin(StorageBase):
         """What ``language``'s feeds show, newest first.
 
         An article appears translated when it has translated fields in ``language`` (the last
-        good ones, even while a newer attempt is pending or failed), or as it is when it was
+        good ones, even while a newer attempt is pending or failed) or a finished translation
+        with none (its source translates no field it has), or as it is when it was
         declared in ``language``. Untranslated foreign articles are left out, and so are the
         articles the source's filters left out (``FILTERED``), in every language.
         """
@@ -154,7 +155,7 @@ class TranslationsMixin(StorageBase):
         shown = []
         for row in self._read(f"feed entries for {language!r}", query):
             article = article_from_row(row)
-            if row["t_status"] is not None and row["t_fields"]:
+            if row["t_fields"] or row["t_status"] == TranslationStatus.DONE.value:
                 shown.append(localize(article, translation_from_row(_unprefixed(row))))
             elif same_language(article.data.language, language):
                 shown.append(original_entry(article))
@@ -275,8 +276,11 @@ def _same_language_sql(
 
 def count_shown(language: str) -> sa.Select[Any]:
     """``len(get_localized(language, include_gone=True))`` in SQL: translated or own language."""
-    translated = sa.and_(
-        translations.c.status.is_not(None), sa.cast(translations.c.fields, sa.Text) != "{}"
+    translated = sa.or_(
+        translations.c.status == TranslationStatus.DONE.value,
+        sa.and_(
+            translations.c.status.is_not(None), sa.cast(translations.c.fields, sa.Text) != "{}"
+        ),
     )
     return (
         sa.select(sa.func.count())
