@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 import feedparser
 
 from tests.feedrules import assert_valid_atom, assert_valid_json_feed, assert_valid_rss
+from tests.fixtures.feeds import FeedServer
 from tests.fixtures.models import committed_packages
 from tests.fixtures.service import config_header, lingofeed
 
@@ -178,16 +179,18 @@ def test_check_names_a_bad_pattern_and_an_unknown_field_with_their_lines(tmp_pat
     assert "re2.cc" not in report  # RE2's own log line is kept out of the report
 
 
+def _publish_one_item(tmp_path: Path, feed_server: FeedServer, setting: str) -> None:
+    """``lingofeed once`` on a French source with ``setting`` listing one corpus item."""
+    url = feed_server.add("/wire.xml", _rss([("kept", KEPT_TITLE, f"<p>{MISSION}</p>")]))
+    source = f'[[sources]]\nid = "wire"\nurl = "{url}"\nlanguage = "fr"\n{setting}\n'
+    done = lingofeed("--config", str(_folder(tmp_path, source)), "once", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_title_only_source_publishes_translated_titles_over_the_original_text(
     tmp_path, feed_server
 ):
-    url = feed_server.add("/wire.xml", _rss([("kept", KEPT_TITLE, f"<p>{MISSION}</p>")]))
-    config = _folder(
-        tmp_path,
-        f'[[sources]]\nid = "wire"\nurl = "{url}"\nlanguage = "fr"\ntranslate = ["title"]\n',
-    )
-    done = lingofeed("--config", str(config), "once", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    _publish_one_item(tmp_path, feed_server, 'translate = ["title"]')
     _entries(tmp_path, "en")  # every format valid
     folder = tmp_path / "public" / "en"
     for name in ("feed.xml", "atom.xml"):
@@ -208,13 +211,7 @@ def test_a_title_only_source_publishes_translated_titles_over_the_original_text(
 def test_an_item_with_none_of_the_chosen_fields_is_published_as_written(tmp_path, feed_server):
     """``translate = ["media"]`` on an item without images: nothing to translate, still in the
     feed, as written and marked French, no notice (nothing was machine translated)."""
-    url = feed_server.add("/wire.xml", _rss([("kept", KEPT_TITLE, f"<p>{MISSION}</p>")]))
-    config = _folder(
-        tmp_path,
-        f'[[sources]]\nid = "wire"\nurl = "{url}"\nlanguage = "fr"\ntranslate = ["media"]\n',
-    )
-    done = lingofeed("--config", str(config), "once", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    _publish_one_item(tmp_path, feed_server, 'translate = ["media"]')
     assert _entries(tmp_path, "en")["rss"] == ["https://upstream.example/kept"]
     item = assert_valid_json_feed((tmp_path / "public" / "en" / "feed.json").read_bytes())
     entry = item["items"][0]
