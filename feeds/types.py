@@ -127,4 +127,7 @@ class LocalizedEntry:
     #: True when the article was written in ``language`` itself and only some passages (a
     #: quoted caption, a foreign sentence) were machine translated: the notice must say so.
     partly_translated: bool = False
+    #: Fields shown as written (``title``, ``summary``, ``content``, ``media``) because the
+    #: source's ``translate`` leaves them out: in ``original_language``, not ``language``.
+    original_fields: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

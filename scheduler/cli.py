@@ -1,4 +1,4 @@
-"""The ``lingofeed`` command: run, once, check, status, models.
+"""The ``lingofeed`` command: run, once, check, status, models, sources.
 
 Errors print one line a newcomer can act on (``-v`` adds the traceback) and exit non-zero, so
 scripts and cron notice. Long work shows a progress bar on a terminal and log lines otherwise.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lingofeed.feeds.errors import LingofeedError
 from lingofeed.scheduler.config import load_settings
+from lingofeed.scheduler.opml import import_sources
 from lingofeed.scheduler.settings import ConfigError, Settings
 from lingofeed.translations.errors import (
     ModelNotInstalledError,
@@ -36,6 +37,7 @@ family per language, with offline Argos Translate models.
 Typical first steps:
   lingofeed check                      validate the config and show what would run
   lingofeed models install FILE.argosmodel   install a translation model
+  lingofeed sources import FILE.opml   add the feeds of a subscription list to the config
   lingofeed once                       run every source once and publish
   lingofeed run                        keep running on schedule and serve the feeds
 """
@@ -134,7 +136,36 @@ def build_parser() -> argparse.ArgumentParser:
             help="change the models directory even if it is read-only to lingofeed: Argos "
             "Translate's own packages directory, or [models] read_only = true",
         )
+    _add_sources_parser(commands, shared)
     return parser
+
+
+def _add_sources_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], shared: argparse.ArgumentParser
+) -> None:
+    """``lingofeed sources import FILE.opml``."""
+    sources = commands.add_parser(
+        "sources", parents=[shared], help="add sources to the config (import an OPML list)"
+    )
+    actions = sources.add_subparsers(dest="action", required=True, metavar="ACTION")
+    importing = actions.add_parser(
+        "import",
+        parents=[shared],
+        help="add one [[sources]] table per feed of an OPML subscription list",
+        description="Adds one [[sources]] table per outline with an xmlUrl (nested outlines "
+        "too) at the end of the config file, keeping everything else in it byte for byte. "
+        "Ids come from the titles; feeds whose URL the config already has are skipped, so "
+        "importing the same file again adds nothing. The result is validated like 'lingofeed "
+        "check' and written only if valid (atomically); otherwise the file is left untouched "
+        "and the problems are listed (exit status 1).",
+    )
+    importing.add_argument("opml", type=Path, metavar="FILE.opml", help="the OPML file")
+    importing.add_argument(
+        "--language", help="declared language of every added source (default: auto, detected)"
+    )
+    importing.add_argument(
+        "--every", help="schedule of every added source, e.g. 30m (default: every 15m)"
+    )
 
 
 def find_config(given: Path | None) -> Path:
@@ -184,6 +215,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "once":
         return _once(settings)
+    if args.command == "sources":
+        result = import_sources(
+            settings.config_file, args.opml, language=args.language, every=args.every
+        )
+        print("\n".join(result.lines()))
+        return 0
     # Imported here: the service pulls in the model runtime, which `check` and `--help` skip.
     from lingofeed.scheduler.service import Service, open_runtime
     from lingofeed.scheduler.status import as_text
@@ -258,6 +295,9 @@ def _once(settings: Settings) -> int:
             print(f"lingofeed: source {report.source_id!r} failed: {report.error}", file=sys.stderr)
         for problem in report.problems:
             print(f"lingofeed: source {report.source_id!r}: {problem}", file=sys.stderr)
+        if report.filtered:
+            items = "item" if report.filtered == 1 else "items"
+            print(f"source {report.source_id!r}: {report.filtered} {items} filtered out")
         failed = failed or bool(report.error or report.problems)
     return 1 if failed else 0
 

@@ -28,6 +28,7 @@ from babel import Locale, UnknownLocaleError
 from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.types import Source
+from lingofeed.scheduler.selection import TRANSLATABLE_FIELDS, Selection, pattern_error
 from lingofeed.scheduler.settings import (
     DEFAULT_RETRY_BACKOFF,
     DEFAULT_WEBSUB_ATTEMPTS,
@@ -200,7 +201,7 @@ def _schedule(c: _Checker, raw: dict[str, Any], path: KeyPath) -> Schedule:
 
 
 _SOURCE_KEYS = {"id", "url", "directory", "language", "every", "cron", "item_limit"}
-_SOURCE_KEYS |= {"full_text"}
+_SOURCE_KEYS |= {"full_text", "include", "exclude", "translate"}
 
 
 def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
@@ -239,8 +240,43 @@ def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
             item_limit=c.positive(table, path, "item_limit", None),
             full_text=c.get(table, path, "full_text", bool, False) is True,
         )
-        result.append(SourceSettings(source, _schedule(c, table, path)))
+        schedule = _schedule(c, table, path)
+        result.append(SourceSettings(source, schedule, _selection(c, table, path)))
     return tuple(result)
+
+
+def _selection(c: _Checker, table: dict[str, Any], path: KeyPath) -> Selection:
+    """``include``/``exclude`` (RE2 patterns, each compiled here so ``check`` names a bad one
+    with its line) and ``translate`` (a subset of the translatable fields)."""
+    patterns: dict[str, tuple[str, ...]] = {}
+    for key in ("include", "exclude"):
+        given = _strings(c, table, path, key)
+        for pattern in given:
+            if (error := pattern_error(pattern)) is not None:
+                c.problem((*path, key), f"bad regular expression {pattern!r}: {error}")
+        patterns[key] = given
+    chosen = _strings(c, table, path, "translate", TRANSLATABLE_FIELDS)
+    unknown = [name for name in chosen if name not in TRANSLATABLE_FIELDS]
+    if unknown:
+        known = ", ".join(repr(name) for name in TRANSLATABLE_FIELDS)
+        c.problem((*path, "translate"), f"unknown field {unknown[0]!r} (known: {known})")
+    elif not chosen:
+        c.problem((*path, "translate"), "names no field; leave it out to translate all")
+    translate = tuple(name for name in TRANSLATABLE_FIELDS if name in chosen)
+    return Selection(patterns["include"], patterns["exclude"], translate or TRANSLATABLE_FIELDS)
+
+
+def _strings(
+    c: _Checker, table: dict[str, Any], path: KeyPath, key: str, default: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """An array of non-empty strings; ``default`` when absent or after a problem."""
+    value = c.get(table, path, key, list, None)
+    if value is None:
+        return default
+    if not all(isinstance(item, str) and item for item in value):
+        c.problem((*path, key), "must be an array of non-empty strings")
+        return default
+    return tuple(value)
 
 
 def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
@@ -255,17 +291,20 @@ def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
         if code in seen:
             c.problem(path, f"same language as [languages.{seen[code]}] ({code})")
         seen.setdefault(code, key)
-        table = c.table(item, path, {"title", "description", "notice", "notice_partial"})
+        table = c.table(item, path, {"title", "description", *_NOTICES})
         result.append(
             LanguageSettings(
                 code=code,
                 title=c.get(table, path, "title", str, None),
                 description=c.get(table, path, "description", str, None),
-                notice=_notice(c, table, path, "notice"),
-                notice_partial=_notice(c, table, path, "notice_partial"),
+                **{key: _notice(c, table, path, key) for key in _NOTICES},
             )
         )
     return tuple(result)
+
+
+#: The notice templates of a ``[languages.<code>]`` table (``LanguageSettings`` fields).
+_NOTICES = ("notice", "notice_partial", "notice_original_text")
 
 
 def _notice(c: _Checker, table: dict[str, Any], path: KeyPath, key: str) -> str | None:

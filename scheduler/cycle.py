@@ -10,8 +10,6 @@ exponential backoff and never stops the other sources. Every event is one grep-a
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -53,12 +51,6 @@ class FetchOutcome:
     complete: bool = True
 
 
-def fingerprint(*parts: object) -> str:
-    """A short stable hash of ``parts`` (glossary, model ids) for the translation context."""
-    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
-
-
 def run_cycle(ctx: CycleContext) -> list[SourceReport]:
     """Every configured source once, then one publish (``lingofeed once``)."""
     reports = [run_source(ctx, source, publish=False) for source in ctx.settings.sources]
@@ -92,6 +84,7 @@ def run_source(
         report,
         translated=sum(outcome.done for outcome in outcomes),
         failed=sum(outcome.failed for outcome in outcomes),
+        filtered=max((outcome.filtered for outcome in outcomes), default=0),
         problems=tuple(p for outcome in outcomes if (p := outcome.problem())),
     )
     if publish:
@@ -244,7 +237,11 @@ def feed_settings(settings: Settings) -> FeedSettings:
         languages=settings.language_codes,
         meta={
             language.code: LanguageMeta(
-                language.title, language.description, language.notice, language.notice_partial
+                language.title,
+                language.description,
+                language.notice,
+                language.notice_partial,
+                language.notice_original_text,
             )
             for language in settings.languages
         },

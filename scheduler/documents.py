@@ -11,13 +11,18 @@ from collections.abc import Iterable
 
 from lingofeed.feeds.sanitize import sanitize_html
 from lingofeed.feeds.types import Article
+from lingofeed.scheduler.selection import EVERYTHING, Selection
 from lingofeed.translations.types import DocField, Document, FieldKind, TranslatedDocument
 
 
-def article_document(article: Article, declared: str | None = None) -> Document:
+def article_document(
+    article: Article, declared: str | None = None, selection: Selection = EVERYTHING
+) -> Document:
     """What a reader sees of an article, as fields the translation pipeline understands.
 
     The language is the source's ``declared`` one, else the item's own, else None (detect).
+    Only the fields the source's ``translate`` names go in: the others cost no model work, and
+    a translation that lacks a field shows it as written (``feeds.store.localize``).
     """
     data = article.data
     fields: dict[str, DocField] = {"title": DocField(data.title)}
@@ -30,7 +35,8 @@ def article_document(article: Article, declared: str | None = None) -> Document:
             fields[f"media.{index}.caption"] = DocField(item.caption)
         if item.alt:
             fields[f"media.{index}.alt"] = DocField(item.alt)
-    return Document(document_key(article), fields, language=declared or data.language)
+    chosen = {name: field for name, field in fields.items() if selection.translates(name)}
+    return Document(document_key(article), chosen, language=declared or data.language)
 
 
 def document_key(article: Article) -> str:

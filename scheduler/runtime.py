@@ -18,8 +18,9 @@ from lingofeed.feeds.publish.websub import WebSubSender
 from lingofeed.feeds.store import SqlTranslationMemory, Storage
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.scheduler import status
-from lingofeed.scheduler.cycle import fingerprint
+from lingofeed.scheduler.contexts import fingerprint
 from lingofeed.scheduler.metrics import CountingTranslator, Metrics
+from lingofeed.scheduler.selection import EVERYTHING
 from lingofeed.scheduler.settings import GlossarySettings, Settings
 from lingofeed.scheduler.status import SourceInfo, Usage
 from lingofeed.scheduler.types import CycleContext
@@ -118,6 +119,9 @@ class Runtime:
     def status(
         self, settings: Settings, next_runs: Mapping[str, datetime | None]
     ) -> status.StatusSnapshot:
+        contexts = {
+            code: self.translation_context(settings, code) for code in settings.language_codes
+        }
         return status.snapshot(
             self.storage,
             now=datetime.now(UTC),
@@ -127,8 +131,14 @@ class Runtime:
                 )
                 for s in settings.sources
             ),
-            languages={
-                code: self.translation_context(settings, code) for code in settings.language_codes
+            languages=contexts,
+            source_contexts={
+                code: {
+                    s.source.id: s.selection.context(context)
+                    for s in settings.sources
+                    if s.selection != EVERYTHING
+                }
+                for code, context in contexts.items()
             },
             next_runs=next_runs,
             models=tuple(package.describe() for package in self.models.scan().broken),

@@ -346,12 +346,14 @@ def _keep_start_values(edited: Settings, running: Settings) -> Settings:
 
 def _shows_differently(old: Settings, new: Settings) -> bool:
     """Whether the published files or translations change: [output] and language words,
-    languages, glossaries, or a source gone."""
+    languages, glossaries, a source's filters or field choice, or a source gone."""
     removed = {s.source.id for s in old.sources} - {s.source.id for s in new.sources}
+    selections = {s.source.id: s.selection for s in new.sources}
     return (
         bool(removed)
         or feed_settings(old) != feed_settings(new)
         or old.glossaries != new.glossaries
+        or any(selections.get(s.source.id, s.selection) != s.selection for s in old.sources)
     )
 
 

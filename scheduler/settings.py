@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lingofeed.feeds.errors import LingofeedError
 from lingofeed.feeds.types import Source
+from lingofeed.scheduler.selection import EVERYTHING, Selection
 from lingofeed.translations.engine import EngineSettings
 
 #: Seconds per unit of an interval such as ``1h30m``.
@@ -75,6 +76,8 @@ class Schedule:
 class SourceSettings:
     source: Source
     schedule: Schedule
+    #: Its ``include``/``exclude`` filters and ``translate`` field choice.
+    selection: Selection = EVERYTHING
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class LanguageSettings:
     #: Shown instead of ``notice`` on an article written in this language where only some
     #: passages were machine translated.
     notice_partial: str | None = None
+    #: Shown instead of ``notice`` when the article's text is kept in its own language because
+    #: its source does not translate it (``translate`` on the source).
+    notice_original_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ class SourceStatus:
     pages_failed: int | None = None
     #: Why one of them failed.
     page_error: str | None = None
+    #: Present items its include/exclude filters leave out.
+    filtered: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,23 @@ def snapshot(
     languages: Mapping[str, str],
     next_runs: Mapping[str, datetime | None],
     models: tuple[str, ...] = (),
+    source_contexts: Mapping[str, Mapping[str, str]] | None = None,
 ) -> StatusSnapshot:
     """Read the status of every configured source and language.
 
     ``languages`` maps each target language to its current translation context, so
-    "untranslated" counts exactly what the next cycle would translate. Everything is counted
+    "untranslated" counts exactly what the next cycle would translate (``source_contexts``:
+    language -> source id -> context, for sources with filters or a field choice, whose
+    translations carry a context of their own). Everything is counted
     by the database (``get_counts``): no table is loaded to count it.
     """
     states = {state.id: state for state in storage.get_sources()}
-    counts = storage.get_counts(languages)
+    counts = storage.get_counts(languages, source_contexts)
     rows = tuple(
-        _with_pages(_source_status(i, states.get(i.id), next_runs.get(i.id)), i, counts)
+        replace(
+            _with_pages(_source_status(i, states.get(i.id), next_runs.get(i.id)), i, counts),
+            filtered=counts.filtered.get(i.id, 0),
+        )
         for i in sources
     )
     usage = storage.get_usage()
@@ -159,7 +167,7 @@ def _source_cells(s: SourceStatus) -> tuple[str, ...]:
     pages = "-" if s.pages_failed is None else str(s.pages_failed)
     error = s.error or (f"page: {s.page_error}" if s.page_error else "")
     return (s.id, s.location, s.schedule, _when(s.last_fetch), s.result, _when(s.next_run),
-            pages, error)  # fmt: skip
+            pages, str(s.filtered), error)  # fmt: skip
 
 
 def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
@@ -170,7 +178,7 @@ def _language_cells(lang: LanguageStatus) -> tuple[str, ...]:
 
 
 _SOURCE_HEAD = ("source", "location", "schedule", "last fetch", "result", "next run",
-                "pages failed", "error")  # fmt: skip
+                "pages failed", "filtered", "error")  # fmt: skip
 _LANGUAGE_HEAD = ("language", "items", "untranslated", "failed", "TM hit rate", "segments/s",
                   "model calls", "error")  # fmt: skip
 
@@ -210,7 +218,7 @@ table{border-collapse:collapse;margin:1rem 0 2rem;width:100%}
 caption{text-align:left;font-size:1.2rem;font-weight:600;padding:.4rem 0}
 th,td{border:1px solid #ccc;padding:.35rem .6rem;text-align:left;vertical-align:top}
 th{background:#f2f2f2;white-space:nowrap}td{white-space:nowrap}
-.sources td:nth-child(2),.sources td:nth-child(8){white-space:normal;overflow-wrap:anywhere}
+.sources td:nth-child(2),.sources td:nth-child(9){white-space:normal;overflow-wrap:anywhere}
 .languages td+td,.languages th+th{text-align:right;font-variant-numeric:tabular-nums}
 .languages td:nth-child(8){text-align:left;white-space:normal;overflow-wrap:anywhere;color:#a51d1d}
 .source-error td,.source-disabled td{background:#fde8e8}

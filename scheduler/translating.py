@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
@@ -22,8 +22,10 @@ from lingofeed.feeds.store import TranslationStatus
 from lingofeed.feeds.types import Article
 from lingofeed.scheduler.documents import article_document, sanitized, why
 from lingofeed.scheduler.events import event
+from lingofeed.scheduler.selection import EVERYTHING, Selection
 from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.errors import TranslationError
+from lingofeed.translations.types import TranslatedDocument
 
 log = logging.getLogger("lingofeed.cycle")
 
@@ -42,6 +44,8 @@ class LanguageOutcome:
     failed: int = 0
     #: Why the first failed article failed, for the operator.
     reason: str | None = None
+    #: Articles the source's filters left out (never translated, never published).
+    filtered: int = 0
 
     def problem(self) -> str | None:
         """``de: 3 items not translated: <reason>``, or None when nothing failed."""
@@ -52,33 +56,78 @@ class LanguageOutcome:
 
 
 def translate_pending(ctx: CycleContext, source_id: str) -> list[LanguageOutcome]:
-    """Translate this source's articles that lack a current translation, language by language."""
+    """Translate this source's articles that lack a current translation, language by language.
+
+    Articles the source's filters leave out are marked ``FILTERED`` instead: no model work, and
+    no feed shows them (``scheduler.selection``).
+    """
+    configured = next((s for s in ctx.settings.sources if s.source.id == source_id), None)
+    selection = configured.selection if configured is not None else EVERYTHING
+    declared = configured.source.language if configured is not None else None
     outcomes = []
     for language in ctx.settings.language_codes:
-        context = ctx.translation.translation_context(language)
+        context = selection.context(ctx.translation.translation_context(language))
         # Own-language articles too: the pipeline keeps their segments already in ``language``
         # and translates only the quoted ones (a French caption in an English article).
         pending = ctx.storage.get_articles_needing_translation(
             language, context, source_id=source_id, include_own_language=True
         )
-        if pending:
-            outcomes.append(_translate_language(ctx, source_id, pending, language, context))
+        kept: list[Article] = []
+        left_out: list[Article] = []
+        for article in pending:
+            (kept if selection.keeps(article.data) else left_out).append(article)
+        filtered = _mark_filtered(ctx, left_out, language, context)
+        if kept:
+            job = _Job(source_id, language, context, declared, selection)
+            outcomes.append(replace(_translate_language(ctx, job, kept), filtered=filtered))
+        elif filtered:
+            outcomes.append(LanguageOutcome(language, filtered=filtered))
     return outcomes
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One source's pending articles into one language: what each chunk is translated with."""
+
+    source_id: str
+    language: str
+    context: str
+    #: The source's declared language, or None to detect.
+    declared: str | None
+    selection: Selection
+
+
+def _mark_filtered(
+    ctx: CycleContext, filtered: Sequence[Article], language: str, context: str
+) -> int:
+    """Record ``filtered`` as ``FILTERED`` under ``context``; how many there were."""
+    for article in filtered:
+        ctx.storage.set_translation_status(
+            article.source_id,
+            article.data.upstream_id,
+            language,
+            status=TranslationStatus.FILTERED,
+            content_hash=article.content_hash,
+            context=context,
+        )
+    if filtered:
+        log.info(
+            event("filtered", source=filtered[0].source_id, lang=language, items=len(filtered))
+        )
+    return len(filtered)
+
+
 def _translate_language(
-    ctx: CycleContext, source_id: str, pending: Sequence[Article], language: str, context: str
+    ctx: CycleContext, job: _Job, pending: Sequence[Article]
 ) -> LanguageOutcome:
-    declared = next(
-        (s.source.language for s in ctx.settings.sources if s.source.id == source_id), None
-    )
+    source_id, language = job.source_id, job.language
     outcome = LanguageOutcome(language)
     before = ctx.usage.usage()
     try:
         with progress(source_id, language, len(pending)) as advance:
             for start in range(0, len(pending), CHUNK_SIZE):
                 chunk = pending[start : start + CHUNK_SIZE]
-                outcome = _merge(outcome, _translate_chunk(ctx, chunk, language, context, declared))
+                outcome = _merge(outcome, _translate_chunk(ctx, chunk, job))
                 advance(len(chunk))
     finally:
         used = ctx.usage.usage() - before
@@ -110,20 +159,23 @@ def _merge(total: LanguageOutcome, chunk: LanguageOutcome) -> LanguageOutcome:
     )
 
 
-def _translate_chunk(
-    ctx: CycleContext,
-    chunk: Sequence[Article],
-    language: str,
-    context: str,
-    declared: str | None,
-) -> LanguageOutcome:
-    documents = [article_document(article, declared) for article in chunk]
+def _translate_chunk(ctx: CycleContext, chunk: Sequence[Article], job: _Job) -> LanguageOutcome:
+    language, context = job.language, job.context
+    documents = [article_document(article, job.declared, job.selection) for article in chunk]
     by_key = {
         document.key: (article, document)
         for article, document in zip(chunk, documents, strict=True)
     }
+    # A source's field choice can leave an article nothing to translate (translate = ["media"]
+    # on an item without images): it is done as it is, in its declared language if any.
+    untouched = [
+        TranslatedDocument(d.key, language, d.language, {}, machine_translated=False)
+        for d in documents
+        if not d.fields
+    ]
     try:
-        results = ctx.translation.translate(documents, language)
+        results = ctx.translation.translate([d for d in documents if d.fields], language)
+        results += untouched
     except TranslationError as exc:  # keep the published versions; retry next cycle
         source_id = chunk[0].source_id
         log.exception(event("translate-crashed", source=source_id, lang=language, error=exc))

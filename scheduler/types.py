@@ -74,6 +74,8 @@ class SourceReport:
     changed: int = 0
     translated: int = 0
     failed: int = 0
+    #: Items the source's filters left out this cycle (never translated, never published).
+    filtered: int = 0
     files_written: int = 0
     error: str | None = None
     #: One line per language with untranslated items: ``de: 3 items not translated: <why>``.

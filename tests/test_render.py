@@ -404,3 +404,30 @@ def test_any_text_renders_to_feeds_that_keep_ids_and_links(title, body, category
         assert parsed.entries[0].link == entry.link
     item = assert_valid_json_feed(files["fr/feed.json"])["items"][0]
     assert item["id"] == entry_id(feed_settings, entry, "json")
+
+
+def test_fields_kept_as_written_declare_their_own_language():
+    """A source that translates nothing but the summary: the Arabic title, text and caption
+    stay Arabic inside the French feed and say so (lang + dir, xml:lang), and the notice says
+    the text is the original; the feed's own notice stays outside the Arabic wrapper."""
+    entry = make_entry(
+        1,
+        "fr",
+        original_language="ar",
+        title="عنوان",
+        content="<p>نص</p>",
+        original_fields=("title", "content", "media"),
+    )
+    files = render_language(make_settings(), "fr", [entry])
+    atom = etree.fromstring(files["fr/atom.xml"])
+    element = atom.find(f"{ATOM}entry")
+    assert element.find(f"{ATOM}title").get(XML_LANG) == "ar"
+    assert element.find(f"{ATOM}summary").get(XML_LANG) is None  # translated: inherits fr
+    caption = element.find("{http://search.yahoo.com/mrss/}content/{*}description")
+    assert caption.get(XML_LANG) == "ar"
+    parsed = assert_valid_atom(files["fr/atom.xml"])
+    assert 'lang="ar"' in parsed.entries[0].content[0].value
+    assert_valid_rss(files["fr/feed.xml"])
+    body = assert_valid_json_feed(files["fr/feed.json"])["items"][0]["content_html"]
+    assert body.startswith('<div lang="ar" dir="rtl"><p>نص</p></div>\n<p class="lingofeed-notice">')
+    assert "sauf le texte de l&#x27;article, qui est l&#x27;original" in body

@@ -84,3 +84,36 @@ def test_output_edits_republish_at_once_and_a_removed_source_leaves_the_feeds(
     assert service.get("/status.json").status_code == 200, "models keep the running directory"
     assert "source=wire" in service.log()[mark:]  # items_unpublished logged
     assert service.stop() == 0
+
+
+def test_a_filter_edit_applies_at_once_and_undoing_it_brings_the_item_back(
+    feed_server, service_config, running_service
+):
+    """Filters are evaluated from the stored originals: the edit re-publishes without a fetch,
+    and removing the filter shows the item again though upstream never sends it again."""
+    config = service_config(feed_server.add("/wire.xml", WIRE, etag='"v1"'))
+    service = running_service(config)
+    service.wait_for(r"source=wire .*event=published")
+    original = config.read_text(encoding="utf-8")
+
+    def english_titles() -> list[str]:
+        return [item["title"] for item in json.loads(service.get("/en/feed.json").text)["items"]]
+
+    def filtered() -> int:
+        rows = json.loads(service.get("/status.json").text)["sources"]
+        return int(next(row["filtered"] for row in rows if row["id"] == "wire"))
+
+    assert EN[WIRE_TITLE] in english_titles()
+    for text, shown, count in (
+        (original.replace(WIRE_SOURCE, WIRE_SOURCE + 'exclude = ["COMMERÇANTS"]\n'), False, 1),
+        (original, True, 0),
+    ):
+        mark = len(service.log())
+        config.write_text(text, encoding="utf-8")
+        service.wait_for(r"event=config-reloaded", after=mark)
+        service.wait_for(r"source=- .*event=published", after=mark)
+        assert (EN[WIRE_TITLE] in english_titles()) is shown
+        assert WIRE_TITLE not in english_titles()
+        assert filtered() == count
+    assert len(feed_server.requests_for("/wire.xml")) == 1, "nothing was fetched again"
+    assert service.stop() == 0

@@ -101,10 +101,13 @@ def gzip_sibling(target: Path) -> Path:
     return target.with_name(target.name + GZIP_SUFFIX)
 
 
-def write_atomic(target: Path, data: bytes, *, mtime_ns: int | None = None) -> None:
+def write_atomic(
+    target: Path, data: bytes, *, mtime_ns: int | None = None, mode: int = 0o644
+) -> None:
     """Replace ``target`` with ``data`` so that no reader ever sees a partial file.
 
-    ``mtime_ns`` sets the file's modification time before it appears (for ``.gz`` siblings).
+    ``mtime_ns`` sets the file's modification time before it appears (for ``.gz`` siblings);
+    ``mode`` its permissions (a config file keeps its own: it may hold partner tokens).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
@@ -115,7 +118,7 @@ def write_atomic(target: Path, data: bytes, *, mtime_ns: int | None = None) -> N
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes 0600; the web server must read it.
+            os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600; the web server must read it.
             if mtime_ns is not None:
                 os.utime(handle.fileno(), ns=(mtime_ns, mtime_ns))
             os.replace(temp_name, target)

@@ -23,6 +23,7 @@ from lingofeed.feeds.render.ids import entry_id, feed_id
 from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.render.links import Link, entry_links, media_type
 from lingofeed.feeds.render.notices import MARKER_SCHEME, MARKER_TERM, notice_html
+from lingofeed.feeds.render.original import field_html, original_language
 from lingofeed.feeds.render.settings import FeedSettings
 from lingofeed.feeds.types import LocalizedEntry
 
@@ -109,6 +110,8 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             element.insert(position + offset, new)
         if language := self._language():
             element.set(XML_LANG, language)
+        if original := original_language(self.entry, "title"):
+            element.find("title").set(XML_LANG, original)
         self._add_media(element)
         return element
 
@@ -143,6 +146,8 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             if description:
                 element = etree.SubElement(content, f"{{{MEDIA_NS}}}description")
                 element.set("type", "plain")
+                if original := original_language(self.entry, "media"):
+                    element.set(XML_LANG, original)
                 element.text = description
             if media.credit:
                 etree.SubElement(content, f"{{{MEDIA_NS}}}credit").text = media.credit
@@ -206,7 +211,7 @@ def _add_entry(
     if entry.link:
         item.link(href=entry.link, rel="alternate")
     if entry.summary:
-        item.summary(entry.summary, type="html")
+        item.summary(field_html(entry, "summary", entry.summary), type="html")
     body = entry_body(settings, entry)
     if body:
         item.content(body, type="html")
@@ -225,9 +230,12 @@ def _add_entry(
 def entry_body(settings: FeedSettings, entry: LocalizedEntry) -> str:
     """The HTML body a reader shows: content (or summary) plus the notice; "" when neither.
 
-    An empty body is left out of the feed rather than published as an empty ``<p></p>``.
+    An empty body is left out of the feed rather than published as an empty ``<p></p>``; a
+    field kept untranslated is marked with its language (``field_html``).
     """
-    body = entry.content or entry.summary or ""
+    body = field_html(
+        entry, "content" if entry.content else "summary", entry.content or entry.summary or ""
+    )
     notice = notice_html(settings, entry)
     if notice:
         body = f"{body}\n{notice}" if body else notice

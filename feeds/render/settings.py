@@ -30,6 +30,9 @@ class LanguageMeta:
     #: Notice for an article written in this language where only some passages (a quoted
     #: caption, a foreign sentence) were machine translated; same placeholders and escaping.
     notice_partial: str | None = None
+    #: Notice for a translated article whose text (content, else summary) is shown in the
+    #: original language because its source does not translate it (``translate``).
+    notice_original_text: str | None = None
 
 
 @dataclass(frozen=True)

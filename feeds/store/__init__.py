@@ -25,6 +25,7 @@ from lingofeed.feeds.store._pages import PagesMixin
 from lingofeed.feeds.store._sources import SourcesMixin
 from lingofeed.feeds.store._translations import (
     TranslationsMixin,
+    count_filtered,
     count_needing_translation,
     count_shown,
     localize,
@@ -64,12 +65,19 @@ __all__ = [
 class Storage(SourcesMixin, ArticlesMixin, PagesMixin, TranslationsMixin, UsageMixin):
     """``StorageType`` on a SQLAlchemy engine; creates or upgrades every table on open."""
 
-    def get_counts(self, contexts: Mapping[str, str] | None = None) -> StorageCounts:
-        """Present articles per source, translation rows per language and status.
+    def get_counts(
+        self,
+        contexts: Mapping[str, str] | None = None,
+        source_contexts: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> StorageCounts:
+        """Present articles per source (and how many its filters leave out), translation rows
+        per language and status.
 
         For each language of ``contexts`` (language -> current translation context) also the
         entries its feeds show and the articles still to translate: counted in SQL, never by
         loading rows, so the status page costs the same with ten articles or a million.
+        ``source_contexts`` (language -> source id -> context) names the sources whose items
+        are translated under a context of their own (filters, field choice).
         """
         per_source = (
             sa.select(articles.c.source_id, sa.func.count())
@@ -98,10 +106,16 @@ class Storage(SourcesMixin, ArticlesMixin, PagesMixin, TranslationsMixin, UsageM
             error_by_language = {row[0]: str(row[1]) for row in conn.execute(errors)}
             shown = {code: int(conn.scalar(count_shown(code)) or 0) for code in contexts or {}}
             untranslated = {
-                code: int(conn.scalar(count_needing_translation(code, context)) or 0)
+                code: int(
+                    conn.scalar(
+                        count_needing_translation(code, context, (source_contexts or {}).get(code))
+                    )
+                    or 0
+                )
                 for code, context in (contexts or {}).items()
             }
             page_rows = list(conn.execute(failed_pages))
+            filtered = {row[0]: int(row[1]) for row in conn.execute(count_filtered())}
         return StorageCounts(
             articles=article_counts,
             translations=translation_counts,
@@ -110,4 +124,5 @@ class Storage(SourcesMixin, ArticlesMixin, PagesMixin, TranslationsMixin, UsageM
             untranslated=untranslated,
             page_failures={row[0]: int(row[1]) for row in page_rows},
             page_errors={row[0]: str(row[2]) for row in page_rows},
+            filtered=filtered,
         )

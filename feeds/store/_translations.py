@@ -20,7 +20,7 @@ from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
 from lingofeed.feeds.store._types import TranslationRecord, TranslationStatus
 from lingofeed.feeds.store.db import upsert
 from lingofeed.feeds.store.schema import articles, translations
-from lingofeed.feeds.types import Article, LocalizedEntry
+from lingofeed.feeds.types import Article, EntryData, LocalizedEntry
 
 
 class TranslationsMixin(StorageBase):
@@ -115,11 +115,17 @@ class TranslationsMixin(StorageBase):
         context: str,
         error: str | None = None,
     ) -> None:
-        """Mark a translation pending or failed, keeping any earlier fields for rendering."""
+        """Mark a translation pending or failed, keeping any earlier fields for rendering.
+
+        ``FILTERED`` replaces the whole row instead: it is settled for this article version and
+        context (so a filter edit, which changes the context, re-evaluates it), and the fields
+        go, since no feed shows a filtered item and they would pass for current after an edit.
+        """
         status_values = {"status": status.value, "error": error}
         new_row = status_values | {"fields": {}, "content_hash": content_hash, "context": context}
+        update = new_row if status is TranslationStatus.FILTERED else status_values
         with self._write(f"translation of {upstream_id!r} into {language!r}") as conn:
-            _put_translation(conn, (source_id, upstream_id, language), new_row, status_values)
+            _put_translation(conn, (source_id, upstream_id, language), new_row, update)
 
     def get_translation(
         self, source_id: str, upstream_id: str, /, language: str
@@ -134,19 +140,22 @@ class TranslationsMixin(StorageBase):
         """What ``language``'s feeds show, newest first.
 
         An article appears translated when it has translated fields in ``language`` (the last
-        good ones, even while a newer attempt is pending or failed), or as it is when it was
-        declared in ``language``. Untranslated foreign articles are left out.
+        good ones, even while a newer attempt is pending or failed) or a finished translation
+        with none (its source translates no field it has), or as it is when it was
+        declared in ``language``. Untranslated foreign articles are left out, and so are the
+        articles the source's filters left out (``FILTERED``), in every language.
         """
         query = (
             sa.select(articles, *_TRANSLATION_COLUMNS)
             .select_from(_with_translations(language))
+            .where(_not_filtered())
             .order_by(*NEWEST_FIRST)
         )
         query = filter_articles(query, source_id, include_gone=include_gone)
         shown = []
         for row in self._read(f"feed entries for {language!r}", query):
             article = article_from_row(row)
-            if row["t_status"] is not None and row["t_fields"]:
+            if row["t_fields"] or row["t_status"] == TranslationStatus.DONE.value:
                 shown.append(localize(article, translation_from_row(_unprefixed(row))))
             elif same_language(article.data.language, language):
                 shown.append(original_entry(article))
@@ -190,22 +199,63 @@ def _translation_of(
     )
 
 
-def _needs_translation(context: str) -> sa.ColumnElement[bool]:
-    """No row, an unfinished one, or one made from another article version or context."""
+#: Statuses that settle an article while its hash and context match: translated, or left out.
+_SETTLED = (TranslationStatus.DONE.value, TranslationStatus.FILTERED.value)
+
+
+def _needs_translation(context: str | sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """No row, an unsettled one, or one made from another article version or context.
+
+    A ``FILTERED`` row is settled too: the filter is not asked again until the article or the
+    context (which includes the source's filters) changes.
+    """
     return sa.or_(
         translations.c.status.is_(None),
-        translations.c.status != TranslationStatus.DONE.value,
+        translations.c.status.not_in(_SETTLED),
         translations.c.content_hash != articles.c.content_hash,
         translations.c.context != context,
     )
 
 
-def count_needing_translation(language: str, context: str) -> sa.Select[Any]:
-    """``len(get_articles_needing_translation(..., include_own_language=True))`` in SQL."""
+def _not_filtered() -> sa.ColumnElement[bool]:
+    """No row, or one that is not ``FILTERED``: what the feeds may show."""
+    return sa.or_(
+        translations.c.status.is_(None),
+        translations.c.status != TranslationStatus.FILTERED.value,
+    )
+
+
+def count_needing_translation(
+    language: str, context: str, source_contexts: Mapping[str, str] | None = None
+) -> sa.Select[Any]:
+    """``len(get_articles_needing_translation(..., include_own_language=True))`` in SQL, each
+    source's articles against its own context (``source_contexts``, else ``context``)."""
+    expected: str | sa.ColumnElement[str] = context
+    if source_contexts:
+        expected = sa.case(dict(source_contexts), value=articles.c.source_id, else_=context)
     query = (
         sa.select(sa.func.count())
         .select_from(_with_translations(language))
-        .where(_needs_translation(context))
+        .where(_needs_translation(expected))
+    )
+    return filter_articles(query, None, include_gone=False)
+
+
+def count_filtered() -> sa.Select[Any]:
+    """Present articles with a ``FILTERED`` row, per source (the same in every language)."""
+    query = (
+        sa.select(translations.c.source_id, sa.func.count(sa.distinct(translations.c.upstream_id)))
+        .select_from(
+            translations.join(
+                articles,
+                sa.and_(
+                    articles.c.source_id == translations.c.source_id,
+                    articles.c.upstream_id == translations.c.upstream_id,
+                ),
+            )
+        )
+        .where(translations.c.status == TranslationStatus.FILTERED.value)
+        .group_by(translations.c.source_id)
     )
     return filter_articles(query, None, include_gone=False)
 
@@ -226,13 +276,17 @@ def _same_language_sql(
 
 def count_shown(language: str) -> sa.Select[Any]:
     """``len(get_localized(language, include_gone=True))`` in SQL: translated or own language."""
-    translated = sa.and_(
-        translations.c.status.is_not(None), sa.cast(translations.c.fields, sa.Text) != "{}"
+    translated = sa.or_(
+        translations.c.status == TranslationStatus.DONE.value,
+        sa.and_(
+            translations.c.status.is_not(None), sa.cast(translations.c.fields, sa.Text) != "{}"
+        ),
     )
     return (
         sa.select(sa.func.count())
         .select_from(_with_translations(language))
         .where(sa.or_(translated, _same_language_sql(articles.c.language, language)))
+        .where(_not_filtered())
     )
 
 
@@ -338,6 +392,26 @@ def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
         updated=record.content_updated_at or article_date(article),
         machine_translated=record.machine_translated,
         partly_translated=record.machine_translated and same_language(original, record.language),
+        original_fields=() if stale else untranslated_fields(data, fields),
+    )
+
+
+def untranslated_fields(data: EntryData, fields: Mapping[str, str]) -> tuple[str, ...]:
+    """The fields ``data`` has that a current translation lacks: the ones its source does not
+    translate (the pipeline returns every field it was given)."""
+    wanted = {
+        "title": ["title"],
+        "summary": ["summary"] if data.summary else [],
+        "content": ["content"] if data.content else [],
+        "media": [
+            f"media.{index}.{part}"
+            for index, item in enumerate(data.media)
+            for part, text in (("caption", item.caption), ("alt", item.alt))
+            if text
+        ],
+    }
+    return tuple(
+        name for name, keys in wanted.items() if keys and any(key not in fields for key in keys)
     )
 
 

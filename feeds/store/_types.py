@@ -25,6 +25,9 @@ class TranslationStatus(Enum):
     PENDING = "pending"
     #: The last attempt raised; ``error`` says why. Earlier ``fields``, if any, are kept.
     FAILED = "failed"
+    #: The source's include/exclude filters leave the article out: settled like ``DONE`` (while
+    #: hash and context match) but never shown, and never sent to a model.
+    FILTERED = "filtered"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ class StorageCounts:
     page_failures: Mapping[str, int] = field(default_factory=dict)
     #: One reason per source with failed pages (the same one each time asked).
     page_errors: Mapping[str, str] = field(default_factory=dict)
+    #: Present articles the source's filters leave out, per source id.
+    filtered: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -280,7 +285,11 @@ class StorageType(Protocol):
     def get_localized(
         self, language: str, *, source_id: str | None = None, include_gone: bool = False
     ) -> list[LocalizedEntry]: ...
-    def get_counts(self, contexts: Mapping[str, str] | None = None) -> StorageCounts: ...
+    def get_counts(
+        self,
+        contexts: Mapping[str, str] | None = None,
+        source_contexts: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> StorageCounts: ...
 
     # usage
     def add_usage(self, language: str, usage: Usage) -> None: ...

@@ -1,0 +1,39 @@
+"""Fields shown as written because their source does not translate them, marked as such.
+
+A source may translate only some fields (``translate = ["title"]``): the others are shown in
+the article's own language inside a feed that declares another. Readers (screen readers,
+hyphenation, spell checkers) and validators go by the declared language, so such a field says
+its own: ``lang`` (and ``dir`` for right-to-left scripts) on a wrapper of its HTML, ``xml:lang``
+on its Atom element.
+"""
+
+from __future__ import annotations
+
+from babel import Locale
+
+from lingofeed.feeds.render.languages import normalize_language
+from lingofeed.feeds.types import LocalizedEntry
+
+
+def original_language(entry: LocalizedEntry, field: str) -> str | None:
+    """The language ``field`` (``title``, ``summary``, ``content``, ``media``) is shown in when
+    it is kept untranslated in a language other than the entry's, else None (inherited)."""
+    if field not in entry.original_fields or not entry.original_language:
+        return None
+    original = normalize_language(entry.original_language)
+    if original.split("-")[0] == normalize_language(entry.language).split("-")[0]:
+        return None
+    return original
+
+
+def marked(html: str, language: str) -> str:
+    """``html`` in a ``div`` that declares ``language`` (and its direction if right-to-left)."""
+    locale = Locale.parse(language.replace("-", "_"))
+    direction = ' dir="rtl"' if locale.character_order == "right-to-left" else ""
+    return f'<div lang="{language}"{direction}>{html}</div>'
+
+
+def field_html(entry: LocalizedEntry, field: str, html: str) -> str:
+    """``html`` of ``field``, marked with its language when it is kept untranslated."""
+    language = original_language(entry, field)
+    return marked(html, language) if language and html else html
