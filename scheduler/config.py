@@ -27,6 +27,7 @@ from babel import Locale, UnknownLocaleError
 
 from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.languages import normalize_language
+from lingofeed.feeds.store.db import DIALECTS
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.settings import (
     DEFAULT_RETRY_BACKOFF,
@@ -323,9 +324,15 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         svc, svc_path, "database_url", str, default_db
     )
     try:
-        sa.make_url(database_url or default_db)
-    except sa.exc.ArgumentError as exc:
+        backend = sa.make_url(database_url or default_db).get_backend_name()
+    except (sa.exc.ArgumentError, ValueError) as exc:  # neither message quotes the URL
         c.problem((*svc_path, "database_url"), f"not a database URL: {exc}")
+    else:
+        if backend not in DIALECTS:
+            c.problem(
+                (*svc_path, "database_url"),
+                f"lingofeed stores its data in {' or '.join(DIALECTS)}, not {backend}",
+            )
     out_path: KeyPath = ("output",)
     out = c.table(
         raw.get("output", _MISSING), out_path, {"directory", "base_url", "item_limit", "websub_hub"}

@@ -20,7 +20,7 @@ from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
 from lingofeed.feeds.store._sources import ensure_source
 from lingofeed.feeds.store._types import UpsertResult
 from lingofeed.feeds.store.db import upsert
-from lingofeed.feeds.store.schema import articles, translations
+from lingofeed.feeds.store.schema import articles, translations, without_nul
 from lingofeed.feeds.types import Article, EntryData, Media
 
 
@@ -74,9 +74,9 @@ class ArticlesMixin(StorageBase):
         ``gone_since = now``; they are kept until ``delete_gone`` and revive if they reappear.
         A duplicate id within ``entries`` keeps its first occurrence (feeds list newest first).
         """
-        unique: dict[str, EntryData] = {}
+        unique: dict[str, EntryData] = {}  # by the id as stored, which has no NUL
         for entry in entries:
-            unique.setdefault(entry.upstream_id, entry)
+            unique.setdefault(without_nul(entry.upstream_id), entry)
         new: list[str] = []
         changed: list[str] = []
         unchanged: list[str] = []
