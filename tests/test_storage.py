@@ -435,6 +435,21 @@ def test_status_counts_agree_with_the_rows_they_count(store: Storage):
     assert counts.shown["en"] == 4  # two translated, en_GB and EN-us as they are
 
 
+def test_one_read_sees_one_snapshot_while_another_writer_commits(database_url: str):
+    """The status page counts in several queries: they must agree with each other."""
+    store = make_storage(database_url)
+    store.upsert_entries("s", [entry("a")], T0)
+    count = sa.select(sa.func.count()).select_from(sa.table("articles"))
+    with store._connect("articles") as conn:
+        before = conn.scalar(count)
+        writer = make_storage(database_url)
+        writer.upsert_entries("s", [entry("a"), entry("b")], T1)
+        writer.close()
+        during = conn.scalar(count)
+    assert (before, during, len(store.get_articles())) == (1, 1, 2)
+    store.close()
+
+
 def test_naive_datetimes_are_refused(store: Storage):
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         store.upsert_entries("s", [entry("a")], datetime(2024, 1, 1))

@@ -12,9 +12,10 @@ Several processes may write one database at once (cycles of a scaled-out service
 once`` beside the service). Every write is one ``write_transaction``: on SQLite it starts with
 ``BEGIN IMMEDIATE``, so writers queue on the busy timeout instead of failing when a transaction
 that began by reading tries to write (SQLite answers that with an immediate "database is
-locked", which no timeout retries). Reads take a snapshot with a plain ``BEGIN`` and never block
-writers (WAL). Schema setup is such a write transaction too, and on PostgreSQL it also holds an
-advisory lock, so two processes opening a new database build it once.
+locked", which no timeout retries). Reads take a snapshot (``read_connection``: a plain ``BEGIN``
+on SQLite, ``REPEATABLE READ`` on PostgreSQL) and never block writers. Schema setup is such a
+write transaction too, and on PostgreSQL it also holds an advisory lock, so two processes
+opening a new database build it once.
 """
 
 from __future__ import annotations
@@ -187,6 +188,20 @@ def ensure_schema(engine: Engine, schema: Schema) -> None:
                 .where(schema_versions.c.name == schema.name)
                 .values(version=schema.version)
             )
+
+
+@contextmanager
+def read_connection(engine: Engine, message: str) -> Iterator[Connection]:
+    """A connection whose reads share one snapshot; a failure becomes StorageError.
+
+    SQLite's ``BEGIN`` gives that already; PostgreSQL's default (read committed) would let a
+    second query of one read (the counts of the status page) see a later commit than the first,
+    so reads run at ``REPEATABLE READ``, which for a reader never waits and never fails.
+    """
+    with wrap_errors(engine, message), engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        yield conn
 
 
 @contextmanager
