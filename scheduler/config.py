@@ -28,6 +28,7 @@ from babel import Locale, UnknownLocaleError
 from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.store.db import DIALECTS
+from lingofeed.feeds.store.schema import SOURCE_ID_LENGTH
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.settings import (
     DEFAULT_RETRY_BACKOFF,
@@ -184,6 +185,8 @@ def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
         source_id = c.get(table, path, "id", str, _MISSING) or f"#{index}"
         if "id" in table and not _ID_RE.match(source_id):
             c.problem((*path, "id"), f"{source_id!r} must be letters, digits, '-' or '_'")
+        elif len(source_id) > SOURCE_ID_LENGTH:
+            c.problem((*path, "id"), f"must be at most {SOURCE_ID_LENGTH} characters")
         if source_id in seen:
             c.problem((*path, "id"), f"duplicate source id {source_id!r}")
         seen.add(source_id)

@@ -8,6 +8,7 @@ and a database newer than the code is refused by name (never its password).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,8 @@ from sqlalchemy.engine import Connection
 from lingofeed.feeds.errors import StorageError
 from lingofeed.feeds.store import Storage
 from lingofeed.feeds.store.db import Migration, Schema, open_engine, schema_versions
-from lingofeed.feeds.store.schema import STORE_SCHEMAS
+from lingofeed.feeds.store.schema import FEEDS_SCHEMA, STORE_SCHEMAS
+from lingofeed.feeds.types import EntryData
 
 
 def _notes_schema(version: int, migrations: Mapping[int, Migration] | None = None) -> Schema:
@@ -126,3 +128,34 @@ def test_an_invalid_database_url_hides_its_password():
     with pytest.raises(StorageError, match="invalid database URL") as info:
         open_engine("postgresql://lingo:s3cret-pw@db.example:port/lingofeed")
     assert "s3cret-pw" not in str(info.value) and "postgresql://***@db.example" in str(info.value)
+
+
+def _feeds_version_1() -> Schema:
+    """The feeds tables as version 1 made them: language tags at most 35 characters."""
+    metadata = sa.MetaData()
+    for table in FEEDS_SCHEMA.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    for table, column in (
+        ("articles", "language"),
+        ("translations", "language"),
+        ("translations", "source_language"),
+    ):
+        metadata.tables[table].c[column].type = sa.String(35)
+    return Schema("feeds", metadata, 1)
+
+
+def test_a_version_1_feeds_database_is_upgraded_and_then_keeps_any_language(database_url: str):
+    now = datetime(2024, 5, 1, tzinfo=UTC)
+    old = Storage(open_engine(database_url, [_feeds_version_1()]))
+    old.upsert_entries("s", [EntryData("a", "Le titre", language="fr")], now)
+    old.close()
+    store = Storage(open_engine(database_url))
+    assert _versions(database_url)["feeds"] == FEEDS_SCHEMA.version == 2
+    declared = "français (France), langue officielle de la République"
+    store.upsert_entries("s", [EntryData("a", "Le titre", language="fr"),
+                               EntryData("b", "Autre", language=declared)], now)  # fmt: skip
+    assert [(a.data.upstream_id, a.data.language) for a in store.get_articles("s")] == [
+        ("a", "fr"),
+        ("b", declared),
+    ]
+    store.close()

@@ -91,6 +91,15 @@ def test_nul_characters_from_upstream_are_dropped_and_the_item_kept(store: Stora
     assert store.get_articles("s")[0].last_seen == T1
 
 
+def test_any_declared_language_is_kept_as_upstream_wrote_it(store: Storage):
+    """PostgreSQL once refused the whole fetch for a language longer than 35 characters."""
+    declared = "français (France), langue officielle de la République"
+    store.upsert_entries("s", [entry("a", language=declared)], T0)
+    assert store.get_articles("s")[0].data.language == declared
+    record = _translate(store, "a")
+    assert record.language == "en" and store.get_localized("en")[0].title == "The title"
+
+
 def test_upsert_reports_new_then_unchanged(store: Storage):
     assert store.upsert_entries("s", [entry("a"), entry("b")], T0).new == ("a", "b")
     result = store.upsert_entries("s", [entry("a"), entry("b")], T1)

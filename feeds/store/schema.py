@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from lingofeed.feeds.store.db import Schema
 
@@ -71,12 +72,15 @@ class String(Text):
     cache_ok = True
 
 
+#: The longest source id the tables hold (the config refuses longer ones).
+SOURCE_ID_LENGTH = 200
+
 metadata = sa.MetaData()
 
 sources = sa.Table(
     "sources",
     metadata,
-    sa.Column("id", String(200), primary_key=True),
+    sa.Column("id", String(SOURCE_ID_LENGTH), primary_key=True),
     #: The URL from the operator's config; when it changes, ``url`` is reset to it.
     sa.Column("configured_url", Text),
     #: The URL to fetch now (updated after a permanent redirect).
@@ -97,7 +101,10 @@ articles = sa.Table(
     "articles",
     metadata,
     sa.Column(
-        "source_id", String(200), sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False
+        "source_id",
+        String(SOURCE_ID_LENGTH),
+        sa.ForeignKey("sources.id", ondelete="CASCADE"),
+        nullable=False,
     ),
     sa.Column("upstream_id", Text, nullable=False),
     sa.Column("title", Text, nullable=False),
@@ -109,7 +116,8 @@ articles = sa.Table(
     sa.Column("media", sa.JSON, nullable=False),
     sa.Column("published", UTCDateTime),
     sa.Column("updated", UTCDateTime),
-    sa.Column("language", String(35)),
+    #: As upstream declares it: unbounded, as SQLite keeps it (schema version 2).
+    sa.Column("language", Text),
     sa.Column("content_hash", String(64), nullable=False),
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("last_seen", UTCDateTime, nullable=False),
@@ -120,13 +128,13 @@ articles = sa.Table(
 translations = sa.Table(
     "translations",
     metadata,
-    sa.Column("source_id", String(200), nullable=False),
+    sa.Column("source_id", String(SOURCE_ID_LENGTH), nullable=False),
     sa.Column("upstream_id", Text, nullable=False),
-    sa.Column("language", String(35), nullable=False),
+    sa.Column("language", Text, nullable=False),
     #: Translated fields keyed like ``translations.types.Document`` (``media.0.caption``).
     sa.Column("fields", sa.JSON, nullable=False),
     #: Language the article was translated from (declared or detected).
-    sa.Column("source_language", String(35)),
+    sa.Column("source_language", Text),
     sa.Column("machine_translated", sa.Boolean, nullable=False, server_default=sa.false()),
     #: ``articles.content_hash`` this translation was made from.
     sa.Column("content_hash", String(64), nullable=False),
@@ -147,7 +155,25 @@ translations = sa.Table(
 
 sa.Index("ix_translations_language_status", translations.c.language, translations.c.status)
 
-FEEDS_SCHEMA = Schema("feeds", metadata, 1)
+
+def _unbounded_language_tags(conn: Connection) -> None:
+    """Version 1 -> 2: language columns lose their 35-character limit.
+
+    Upstream declares whatever it likes (``<language>français (France)</language>``); SQLite
+    stored it, PostgreSQL refused the whole fetch. SQLite never enforced the limit, so only
+    PostgreSQL has anything to change (text and varchar share a representation: no rewrite).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table, column in (
+        ("articles", "language"),
+        ("translations", "language"),
+        ("translations", "source_language"),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT"))
+
+
+FEEDS_SCHEMA = Schema("feeds", metadata, 2, {1: _unbounded_language_tags})
 
 tm_metadata = sa.MetaData()
 translation_memory = sa.Table(
