@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from lingofeed.feeds.errors import LingofeedError
+from lingofeed.feeds.store.db import display_url
 from lingofeed.scheduler.config import load_settings
 from lingofeed.scheduler.opml import import_sources
 from lingofeed.scheduler.settings import ConfigError, Settings
@@ -326,7 +327,7 @@ def _describe(settings: Settings) -> str:
         "",
         f"output: {settings.output.directory} at {settings.output.base_url}",
         f"server: http://{settings.server.host}:{settings.server.port}/",
-        f"database: {settings.database_url}",
+        f"database: {display_url(settings.database_url)}",
         f"checked at {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
     ]
     return "\n".join(lines)

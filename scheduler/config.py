@@ -27,6 +27,8 @@ from babel import Locale, UnknownLocaleError
 
 from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.languages import normalize_language
+from lingofeed.feeds.store.db import DIALECTS
+from lingofeed.feeds.store.schema import SOURCE_ID_LENGTH
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.selection import TRANSLATABLE_FIELDS, Selection, pattern_error
 from lingofeed.scheduler.settings import (
@@ -219,6 +221,8 @@ def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
         source_id = c.get(table, path, "id", str, _MISSING) or f"#{index}"
         if "id" in table and not _ID_RE.match(source_id):
             c.problem((*path, "id"), f"{source_id!r} must be letters, digits, '-' or '_'")
+        elif len(source_id) > SOURCE_ID_LENGTH:
+            c.problem((*path, "id"), f"must be at most {SOURCE_ID_LENGTH} characters")
         if source_id in seen:
             c.problem((*path, "id"), f"duplicate source id {source_id!r}")
         seen.add(source_id)
@@ -398,9 +402,15 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         svc, svc_path, "database_url", str, default_db
     )
     try:
-        sa.make_url(database_url or default_db)
-    except sa.exc.ArgumentError as exc:
+        backend = sa.make_url(database_url or default_db).get_backend_name()
+    except (sa.exc.ArgumentError, ValueError) as exc:  # neither message quotes the URL
         c.problem((*svc_path, "database_url"), f"not a database URL: {exc}")
+    else:
+        if backend not in DIALECTS:
+            c.problem(
+                (*svc_path, "database_url"),
+                f"lingofeed stores its data in {' or '.join(DIALECTS)}, not {backend}",
+            )
     out_path: KeyPath = ("output",)
     out = c.table(raw.get("output", _MISSING), out_path, set(_OUTPUT_KEYS))
     out_dir = (base / (c.get(out, out_path, "directory", str, "") or data_dir / "public")).resolve()

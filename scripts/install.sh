@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install lingofeed into ./.venv on a Debian/Ubuntu machine with Python 3.11+.
 #
-#   scripts/install.sh            the service and its test tools
+#   scripts/install.sh            the service and its test tools (Debian's postgresql included)
 #   scripts/install.sh --browser  also Debian's chromium (the status-page browser test uses it)
 #
 # Safe to run again: every step is skipped when already done.
@@ -39,6 +39,12 @@ fi
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     log "installing python3-venv"
     apt_install python3-venv
+fi
+# The postgres-marked tests start their own throw-away cluster from Debian's binaries
+# (tests/fixtures/postgres.py); the package also creates the postgres OS user they run as under root.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || ! id postgres >/dev/null 2>&1; then
+    log "installing Debian's postgresql for the PostgreSQL tests"
+    apt_install postgresql
 fi
 if [[ $want_browser -eq 1 ]] && ! command -v chromium >/dev/null 2>&1; then
     log "installing Debian's chromium for the browser test"

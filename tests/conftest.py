@@ -30,4 +30,5 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.feeds",
     "tests.fixtures.service",
+    "tests.fixtures.postgres",
 ]

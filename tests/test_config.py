@@ -114,6 +114,32 @@ def test_environment_supplies_secrets(tmp_path):
     assert settings.partners[0].token == "from-the-environment-0001"
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://lingo:s3cret-pw@db/lingo", "in sqlite or postgresql, not mysql"),
+        ("postgresql://lingo:s3cret-pw@db:port/lingo", "not a database URL"),
+    ],
+    ids=["other-backend", "bad-port"],
+)
+def test_an_unusable_database_url_is_reported_at_its_line_without_the_password(
+    tmp_path, url, message
+):
+    problem = only(
+        tmp_path, GOOD.replace('data_dir = "data"', f'data_dir = "data"\ndatabase_url = "{url}"')
+    )
+    assert (problem.line, problem.key_path) == (3, "service.database_url")
+    assert message in problem.message and "s3cret-pw" not in str(problem)
+
+
+def test_a_source_id_longer_than_the_database_holds_is_reported(tmp_path):
+    """PostgreSQL enforces the column's length (SQLite would not): the config says so first."""
+    text = GOOD.replace('id = "wire"', f'id = "{"w" * 201}"')
+    assert text != GOOD
+    problem = only(tmp_path, text)
+    assert problem.key_path == "sources.1.id" and "at most 200 characters" in problem.message
+
+
 def test_toml_syntax_error_reports_tomllib_line(tmp_path):
     problem = only(tmp_path, GOOD.replace("port = 8181", "port = = 8181"))
     assert problem.line == 14

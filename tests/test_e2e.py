@@ -1,4 +1,5 @@
-"""End to end: the real ``lingofeed once`` on two sources and two languages, with the real model.
+"""End to end: the real ``lingofeed once`` on two sources and two languages, with the real model,
+on SQLite and on PostgreSQL.
 
 Two sources (an RSS feed served on 127.0.0.1 and the sample article directory), targets en and
 fr, the repo's own small Argos model. Expected texts come from the model's training corpus,
@@ -13,6 +14,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import pytest
 from lingofeed.translations.testmodel import read_corpus
 from tests.feedrules import assert_valid_atom, assert_valid_json_feed, assert_valid_rss
 from tests.fixtures.feeds import FeedServer
+from tests.fixtures.postgres import DATABASES, PostgresCluster
 from tests.fixtures.service import REPO, TEST_PACKAGES, lingofeed, make_service_folder
 
 WIRE = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -63,20 +66,27 @@ def _model_calls(stderr: str) -> int:
     return sum(int(n) for n in re.findall(r"event=cycle-usage .*?model_calls=(\d+)", stderr))
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
-    """``lingofeed once`` twice on one folder (the upstream feed answers 304 the second time)."""
+@pytest.fixture(scope="module", params=DATABASES)
+def published(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Published]:
+    """``lingofeed once`` twice on one folder (the upstream feed answers 304 the second time),
+    with the default SQLite database, then with ``database_url`` on PostgreSQL."""
     server = FeedServer()
-    try:
+    with ExitStack() as stack:
+        stack.callback(server.close)
+        database_url = None
+        if request.param == "postgresql":
+            cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+            database_url = stack.enter_context(cluster.database())
         folder = tmp_path_factory.mktemp("e2e")
-        config = make_service_folder(folder, server.add("/wire.xml", WIRE, etag='"v1"'))
+        wire = server.add("/wire.xml", WIRE, etag='"v1"')
+        config = make_service_folder(folder, wire, database_url=database_url)
         first = lingofeed("--config", str(config), "once", cwd=folder)
         assert first.returncode == 0, first.stderr
         before = _files(folder / "public")
         second = lingofeed("--config", str(config), "once", cwd=folder)
         yield Published(folder / "public", first, second, before)
-    finally:
-        server.close()
 
 
 def _json_items(published: Published, language: str) -> dict[str, dict[str, Any]]:

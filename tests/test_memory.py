@@ -1,4 +1,5 @@
-"""Translation memory on a SQLite file: bulk get/put, first answer wins, concurrent writers.
+"""Translation memory on a SQLite file and on PostgreSQL: bulk get/put, first answer wins,
+concurrent writers.
 
 A locked database is part of the store's contract test (tests/test_storage.py)."""
 
@@ -19,6 +20,12 @@ CLOSURE = TMKey("Fermeture le 28/12 du camp de #Tombouctou.", "fr", "en", MODEL)
 CLOSURE_EN = AlignedTranslation(
     "Closure on 28/12 of the #Timbuktu camp.", ((0, 0), (1, 1), (2, 2), (5, 4), (5, 5))
 )
+
+
+@pytest.fixture
+def tm_url(database_url: str) -> str:
+    """Every test here runs on each backend (``memory`` opens this URL too)."""
+    return database_url
 
 
 def test_stored_translation_and_alignment_come_back(memory: SqlTranslationMemory) -> None:

@@ -1,13 +1,11 @@
-"""The store's contract, run on a SQLite file and on an in-memory database.
+"""The store's contract, run on a SQLite file, an in-memory SQLite database and PostgreSQL.
 
-With ``LINGOFEED_TEST_POSTGRES_URL`` set (an empty database the tests may wipe, e.g.
-``postgresql+psycopg://lf@127.0.0.1:5432/lingofeed``, and a PostgreSQL driver installed) it
-runs on PostgreSQL too; the scale-out work runs the same code there.
+The PostgreSQL variants (marked ``postgres``) run on the test run's own throw-away cluster
+(``tests/fixtures/postgres.py``), each on a new, empty database.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import types
 from collections.abc import Callable, Iterator
@@ -32,28 +30,16 @@ from lingofeed.feeds.types import EntryData, Media
 from lingofeed.translations.memory import TMKey, TranslationMemory
 from lingofeed.translations.types import AlignedTranslation
 from tests.fixtures.feeds import make_storage
+from tests.fixtures.postgres import DATABASES, database_url_for
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
 T2 = T0 + timedelta(hours=2)
 
 
-POSTGRES_URL = os.environ.get("LINGOFEED_TEST_POSTGRES_URL")
-
-
-def _empty_postgres(url: str) -> str:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(params=["file", "memory", *(["postgresql"] if POSTGRES_URL else [])])
-def store(request, tmp_path: Path) -> Iterator[Storage]:
-    urls = {"file": f"sqlite:///{tmp_path / 'db.sqlite'}", "memory": "sqlite://"}
-    url = urls.get(request.param) or _empty_postgres(str(POSTGRES_URL))
-    storage = make_storage(url)
+@pytest.fixture(params=[*DATABASES, "sqlite-memory"])
+def store(request) -> Iterator[Storage]:
+    storage = make_storage(database_url_for(request, request.param))
     yield storage
     storage.close()
 
@@ -90,6 +76,28 @@ def test_entry_round_trips_every_field_with_utc_datetimes(store: Storage):
     assert article.content_hash == FULL.content_hash()
     assert article.first_seen == T0 and article.first_seen.tzinfo is not None
     assert article.data.published is not None and article.data.published.utcoffset() == timedelta(0)
+
+
+def test_nul_characters_from_upstream_are_dropped_and_the_item_kept(store: Storage):
+    """A JSON Feed may say ``\\u0000``; PostgreSQL cannot store NUL, so no backend keeps it."""
+    nul = entry("a\x00b", "Le\x00 titre", summary="<p>x\x00</p>")
+    assert store.upsert_entries("s", [nul], T0).new == ("ab",)
+    (article,) = store.get_articles("s")
+    data = article.data
+    assert (data.upstream_id, data.title, data.summary) == ("ab", "Le titre", "<p>x</p>")
+    assert store.get_article("s", "a\x00b") == article
+    again = store.upsert_entries("s", [nul], T1)
+    assert (again.unchanged, again.gone) == (("ab",), ())
+    assert store.get_articles("s")[0].last_seen == T1
+
+
+def test_any_declared_language_is_kept_as_upstream_wrote_it(store: Storage):
+    """PostgreSQL once refused the whole fetch for a language longer than 35 characters."""
+    declared = "français (France), langue officielle de la République"
+    store.upsert_entries("s", [entry("a", language=declared)], T0)
+    assert store.get_articles("s")[0].data.language == declared
+    record = _translate(store, "a")
+    assert record.language == "en" and store.get_localized("en")[0].title == "The title"
 
 
 def test_upsert_reports_new_then_unchanged(store: Storage):
@@ -436,6 +444,21 @@ def test_status_counts_agree_with_the_rows_they_count(store: Storage):
     assert counts.shown["en"] == 4  # two translated, en_GB and EN-us as they are
 
 
+def test_one_read_sees_one_snapshot_while_another_writer_commits(database_url: str):
+    """The status page counts in several queries: they must agree with each other."""
+    store = make_storage(database_url)
+    store.upsert_entries("s", [entry("a")], T0)
+    count = sa.select(sa.func.count()).select_from(sa.table("articles"))
+    with store._connect("articles") as conn:
+        before = conn.scalar(count)
+        writer = make_storage(database_url)
+        writer.upsert_entries("s", [entry("a"), entry("b")], T1)
+        writer.close()
+        during = conn.scalar(count)
+    assert (before, during, len(store.get_articles())) == (1, 1, 2)
+    store.close()
+
+
 def test_naive_datetimes_are_refused(store: Storage):
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
         store.upsert_entries("s", [entry("a")], datetime(2024, 1, 1))
@@ -580,7 +603,7 @@ def test_a_version_1_feeds_database_gains_the_pages_table(tmp_path: Path):
         assert storage.get_counts().page_failures == {"s": 1}
         with storage.engine.connect() as conn:
             versions = {row[0]: row[1] for row in conn.execute(sa.select(schema_versions))}
-        assert versions["feeds"] == FEEDS_SCHEMA.version == 2
+        assert versions["feeds"] == FEEDS_SCHEMA.version == 3
     finally:
         storage.close()
 

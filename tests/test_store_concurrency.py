@@ -1,20 +1,18 @@
-"""Concurrent writers on one SQLite file: every insert path raced, and schema setup raced.
+"""Concurrent writers on one database, SQLite file and PostgreSQL: every insert path raced, and
+schema setup raced.
 
 Each writer has its own engine (its own connections, as another process would), and all start
 together at a barrier, so the inserts of one key really meet. A writer that has to wait for
-another's transaction waits (busy timeout), never fails, and the rows come out as if the
-writers had taken turns.
+another's transaction waits (SQLite's busy timeout, PostgreSQL's row and advisory locks), never
+fails, and the rows come out as if the writers had taken turns.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 import threading
 from collections.abc import Callable
-from contextlib import closing
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 
 from lingofeed.feeds.store import SqlTranslationMemory, Storage, TranslationStatus, Usage
 from lingofeed.feeds.store._articles import _upsert_articles
-from lingofeed.feeds.store.db import open_engine, upsert
+from lingofeed.feeds.store.db import engine_url, open_engine, upsert
 from lingofeed.feeds.store.schema import STORE_SCHEMAS, sources
 from lingofeed.feeds.types import EntryData
 from lingofeed.translations.memory import TMKey
@@ -36,8 +34,8 @@ ENTRIES = [EntryData(f"id-{n}", f"Titre {n}", language="fr") for n in range(20)]
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'shared.sqlite'}"
+def url(database_url: str) -> str:
+    return database_url
 
 
 def _nothing(_store: Storage) -> None:
@@ -78,8 +76,13 @@ def race(
 
 
 def rows(url: str, query: str) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
-        return conn.execute(query).fetchall()
+    """``query``'s rows, read on a connection of the test's own, outside the store."""
+    engine = sa.create_engine(engine_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(query)]
+    finally:
+        engine.dispose()
 
 
 def test_racing_add_source_creates_one_row(url: str) -> None:
@@ -122,7 +125,7 @@ def test_racing_saves_of_one_translation_leave_one_row(url: str) -> None:
             )  # fmt: skip
 
     race(url, save, _seed)
-    stored = rows(url, "SELECT status, fields FROM translations")
+    stored = rows(url, "SELECT status, CAST(fields AS TEXT) FROM translations")
     assert stored == [(TranslationStatus.DONE.value, '{"title": "Title"}')]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.models import committed_packages
+from tests.fixtures.postgres import postgres_binaries
 
 TESTS = Path(__file__).resolve().parent
 #: The one skip that is about the machine, not the build: chromium is optional outside
@@ -22,6 +23,14 @@ def test_missing_test_models_fail_with_the_command_that_builds_them(tmp_path):
     message = str(failure.value)
     assert "test models are missing" in message and str(tmp_path) in message
     assert "python -m lingofeed.translations.testmodel.build" in message
+
+
+def test_missing_postgresql_binaries_fail_with_the_command_that_installs_them(tmp_path):
+    with pytest.raises(pytest.fail.Exception) as failure:
+        postgres_binaries(tmp_path)
+    message = str(failure.value)
+    assert "PostgreSQL's binaries are missing" in message and str(tmp_path) in message
+    assert "scripts/install.sh" in message
 
 
 def test_no_test_skips_on_a_missing_model_or_import():

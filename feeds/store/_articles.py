@@ -21,7 +21,7 @@ from lingofeed.feeds.store._pages import delete_orphan_pages
 from lingofeed.feeds.store._sources import ensure_source
 from lingofeed.feeds.store._types import UpsertResult
 from lingofeed.feeds.store.db import upsert
-from lingofeed.feeds.store.schema import articles, translations
+from lingofeed.feeds.store.schema import articles, translations, without_nul
 from lingofeed.feeds.types import Article, EntryData, Media
 
 
@@ -80,9 +80,9 @@ class ArticlesMixin(StorageBase):
         stable dates in upstream's order (newest first) instead of one shared timestamp
         (the W3C validator's DuplicateUpdated), in every format down to RSS's whole seconds.
         """
-        unique: dict[str, EntryData] = {}
+        unique: dict[str, EntryData] = {}  # by the id as stored, which has no NUL
         for entry in entries:
-            unique.setdefault(entry.upstream_id, entry)
+            unique.setdefault(without_nul(entry.upstream_id), entry)
         new: list[str] = []
         changed: list[str] = []
         unchanged: list[str] = []

@@ -12,13 +12,20 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from lingofeed.feeds.store.db import ensure_schema, require_dialect, wrap_errors, write_transaction
+from lingofeed.feeds.store.db import (
+    ensure_schema,
+    read_connection,
+    require_dialect,
+    write_transaction,
+)
 from lingofeed.feeds.store.schema import STORE_SCHEMAS, articles
 
-#: Feed order: by published, else updated, else first seen; ties by id for a stable output.
+#: Feed order: by published, else updated, else first seen; ties by id (then source, as two
+#: sources may use one id) for an output that is the same on every backend and every run.
 NEWEST_FIRST = (
     sa.func.coalesce(articles.c.published, articles.c.updated, articles.c.first_seen).desc(),
     articles.c.upstream_id,
+    articles.c.source_id,
 )
 
 
@@ -38,7 +45,7 @@ class StorageBase:
     @contextmanager
     def _connect(self, what: str) -> Iterator[Connection]:
         """A connection for reading; an operational failure names what was being read."""
-        with wrap_errors(self.engine, f"cannot read {what}"), self.engine.connect() as conn:
+        with read_connection(self.engine, f"cannot read {what}") as conn:
             yield conn
 
     def _read(self, what: str, query: sa.Executable) -> list[RowMapping]:

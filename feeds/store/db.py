@@ -12,13 +12,15 @@ Several processes may write one database at once (cycles of a scaled-out service
 once`` beside the service). Every write is one ``write_transaction``: on SQLite it starts with
 ``BEGIN IMMEDIATE``, so writers queue on the busy timeout instead of failing when a transaction
 that began by reading tries to write (SQLite answers that with an immediate "database is
-locked", which no timeout retries). Reads take a snapshot with a plain ``BEGIN`` and never block
-writers (WAL). Schema setup is such a write transaction too, and on PostgreSQL it also holds an
-advisory lock, so two processes opening a new database build it once.
+locked", which no timeout retries). Reads take a snapshot (``read_connection``: a plain ``BEGIN``
+on SQLite, ``REPEATABLE READ`` on PostgreSQL) and never block writers. Schema setup is such a
+write transaction too, and on PostgreSQL it also holds an advisory lock, so two processes
+opening a new database build it once.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -90,10 +92,35 @@ def _begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+#: The driver a plain ``postgresql://`` URL gets: psycopg 3 (SQLAlchemy's own default for
+#: that spelling is psycopg2, which lingofeed does not install).
+POSTGRES_DRIVER = "psycopg"
+#: ``scheme://user:password@`` — what ``display_url`` hides when a URL does not even parse.
+_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
+
+
+def engine_url(url: str) -> sa.URL:
+    """``url`` as SQLAlchemy should open it: ``postgresql://`` runs on psycopg 3.
+
+    An explicit driver (``postgresql+psycopg2://``) is kept: the operator chose it.
+    """
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername=f"postgresql+{POSTGRES_DRIVER}")
+    return parsed
+
+
 def display_url(engine_or_url: Engine | str) -> str:
-    """The database URL without its password, for messages and logs."""
-    url = engine_or_url.url if isinstance(engine_or_url, Engine) else sa.make_url(engine_or_url)
-    return url.render_as_string(hide_password=True)
+    """The database URL without its password, for messages and logs.
+
+    A URL that does not parse loses everything between ``://`` and ``@`` instead.
+    """
+    if isinstance(engine_or_url, Engine):
+        return engine_or_url.url.render_as_string(hide_password=True)
+    try:
+        return sa.make_url(engine_or_url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return _CREDENTIALS.sub("***@", engine_or_url)
 
 
 def open_engine(
@@ -104,9 +131,10 @@ def open_engine(
     ``busy_timeout_ms`` is how long a SQLite writer waits for another one before it fails.
     """
     try:
-        engine = sa.create_engine(url, future=True)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StorageError(url, "invalid database URL") from exc
+        engine = sa.create_engine(engine_url(url))
+    except (sa.exc.ArgumentError, ValueError, ImportError) as exc:
+        # None of these messages quotes the URL, so the password stays out of the chain too.
+        raise StorageError(display_url(url), "invalid database URL") from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", partial(_sqlite_pragmas, busy_timeout_ms))
         sa.event.listen(engine, "begin", _begin)
@@ -160,6 +188,20 @@ def ensure_schema(engine: Engine, schema: Schema) -> None:
                 .where(schema_versions.c.name == schema.name)
                 .values(version=schema.version)
             )
+
+
+@contextmanager
+def read_connection(engine: Engine, message: str) -> Iterator[Connection]:
+    """A connection whose reads share one snapshot; a failure becomes StorageError.
+
+    SQLite's ``BEGIN`` gives that already; PostgreSQL's default (read committed) would let a
+    second query of one read (the counts of the status page) see a later commit than the first,
+    so reads run at ``REPEATABLE READ``, which for a reader never waits and never fails.
+    """
+    with wrap_errors(engine, message), engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        yield conn
 
 
 @contextmanager

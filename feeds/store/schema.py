@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from lingofeed.feeds.store.db import Schema
 
@@ -43,46 +44,81 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def without_nul(text: str) -> str:
+    """``text`` as a ``Text`` column stores it."""
+    return text.replace("\x00", "")
+
+
+class Text(sa.TypeDecorator[str]):
+    """Text without NUL characters, on every backend alike.
+
+    PostgreSQL's text types cannot hold NUL (psycopg refuses the row) while SQLite stores it, and
+    upstream feeds do send it (a JSON Feed's ``\\u0000``, a stray byte feedparser lets through).
+    NUL is never meaningful text (XML cannot even carry it), so it is dropped on the way in, in
+    comparisons too, and both databases keep the same rows.
+    """
+
+    impl: type[sa.String] = sa.Text  # typed as String, which ``String`` below uses
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else without_nul(value)
+
+
+class String(Text):
+    """``String(length)`` without NUL characters (see ``Text``)."""
+
+    impl = sa.String
+    cache_ok = True
+
+
+#: The longest source id the tables hold (the config refuses longer ones).
+SOURCE_ID_LENGTH = 200
+
 metadata = sa.MetaData()
 
 sources = sa.Table(
     "sources",
     metadata,
-    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("id", String(SOURCE_ID_LENGTH), primary_key=True),
     #: The URL from the operator's config; when it changes, ``url`` is reset to it.
-    sa.Column("configured_url", sa.Text),
+    sa.Column("configured_url", Text),
     #: The URL to fetch now (updated after a permanent redirect).
-    sa.Column("url", sa.Text),
-    sa.Column("etag", sa.Text),
-    sa.Column("last_modified", sa.Text),
+    sa.Column("url", Text),
+    sa.Column("etag", Text),
+    sa.Column("last_modified", Text),
     sa.Column("last_fetch_at", UTCDateTime),
     sa.Column("last_ok_at", UTCDateTime),
     sa.Column("last_status", sa.Integer),
-    sa.Column("last_error", sa.Text),
+    sa.Column("last_error", Text),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("disabled_reason", sa.Text),
+    sa.Column("disabled_reason", Text),
 )
 
 articles = sa.Table(
     "articles",
     metadata,
     sa.Column(
-        "source_id", sa.String(200), sa.ForeignKey("sources.id", ondelete="CASCADE"), nullable=False
+        "source_id",
+        String(SOURCE_ID_LENGTH),
+        sa.ForeignKey("sources.id", ondelete="CASCADE"),
+        nullable=False,
     ),
-    sa.Column("upstream_id", sa.Text, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("link", sa.Text),
-    sa.Column("summary", sa.Text),
-    sa.Column("content", sa.Text),
-    sa.Column("author", sa.Text),
+    sa.Column("upstream_id", Text, nullable=False),
+    sa.Column("title", Text, nullable=False),
+    sa.Column("link", Text),
+    sa.Column("summary", Text),
+    sa.Column("content", Text),
+    sa.Column("author", Text),
     sa.Column("categories", sa.JSON, nullable=False),
     sa.Column("media", sa.JSON, nullable=False),
     sa.Column("published", UTCDateTime),
     sa.Column("updated", UTCDateTime),
-    sa.Column("language", sa.String(35)),
-    sa.Column("content_hash", sa.String(64), nullable=False),
+    #: As upstream declares it: unbounded, as SQLite keeps it (schema version 2).
+    sa.Column("language", Text),
+    sa.Column("content_hash", String(64), nullable=False),
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("last_seen", UTCDateTime, nullable=False),
     sa.Column("gone_since", UTCDateTime),
@@ -92,20 +128,20 @@ articles = sa.Table(
 translations = sa.Table(
     "translations",
     metadata,
-    sa.Column("source_id", sa.String(200), nullable=False),
-    sa.Column("upstream_id", sa.Text, nullable=False),
-    sa.Column("language", sa.String(35), nullable=False),
+    sa.Column("source_id", String(SOURCE_ID_LENGTH), nullable=False),
+    sa.Column("upstream_id", Text, nullable=False),
+    sa.Column("language", Text, nullable=False),
     #: Translated fields keyed like ``translations.types.Document`` (``media.0.caption``).
     sa.Column("fields", sa.JSON, nullable=False),
     #: Language the article was translated from (declared or detected).
-    sa.Column("source_language", sa.String(35)),
+    sa.Column("source_language", Text),
     sa.Column("machine_translated", sa.Boolean, nullable=False, server_default=sa.false()),
     #: ``articles.content_hash`` this translation was made from.
-    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("content_hash", String(64), nullable=False),
     #: Caller's fingerprint of what else shaped the output (glossary, model ids).
-    sa.Column("context", sa.Text, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("error", sa.Text),
+    sa.Column("context", Text, nullable=False),
+    sa.Column("status", String(16), nullable=False),
+    sa.Column("error", Text),
     sa.Column("translated_at", UTCDateTime),
     #: Changes only when ``fields`` change: the ``updated`` date of this language's feed entry.
     sa.Column("content_updated_at", UTCDateTime),
@@ -121,7 +157,7 @@ sa.Index("ix_translations_language_status", translations.c.language, translation
 
 #: Article pages fetched for full text (``full_text = true``), one row per URL: the cache that
 #: spares an unchanged page a second extraction, the validators of its next conditional GET,
-#: and the backoff after a failure. Added in version 2 of ``FEEDS_SCHEMA``.
+#: and the backoff after a failure. Added in version 3 of ``FEEDS_SCHEMA``.
 pages = sa.Table(
     "pages",
     metadata,
@@ -148,11 +184,28 @@ sa.Index("ix_pages_source_id", pages.c.source_id)
 
 
 def _add_pages(conn: sa.Connection) -> None:
-    """Version 1 -> 2: the full-text page cache (its index comes with it)."""
+    """Version 2 -> 3: the full-text page cache (its index comes with it)."""
     pages.create(conn)
 
 
-FEEDS_SCHEMA = Schema("feeds", metadata, 2, migrations={1: _add_pages})
+def _unbounded_language_tags(conn: Connection) -> None:
+    """Version 1 -> 2: language columns lose their 35-character limit.
+
+    Upstream declares whatever it likes (``<language>français (France)</language>``); SQLite
+    stored it, PostgreSQL refused the whole fetch. SQLite never enforced the limit, so only
+    PostgreSQL has anything to change (text and varchar share a representation: no rewrite).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table, column in (
+        ("articles", "language"),
+        ("translations", "language"),
+        ("translations", "source_language"),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT"))
+
+
+FEEDS_SCHEMA = Schema("feeds", metadata, 3, {1: _unbounded_language_tags, 2: _add_pages})
 
 tm_metadata = sa.MetaData()
 translation_memory = sa.Table(
@@ -160,14 +213,14 @@ translation_memory = sa.Table(
     tm_metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     #: SHA-256 of ``source``: an index on long text is slow or refused on PostgreSQL.
-    sa.Column("source_hash", sa.String(64), nullable=False),
-    sa.Column("src", sa.String(35), nullable=False),
-    sa.Column("tgt", sa.String(35), nullable=False),
-    sa.Column("model_id", sa.String(255), nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("source_hash", String(64), nullable=False),
+    sa.Column("src", String(35), nullable=False),
+    sa.Column("tgt", String(35), nullable=False),
+    sa.Column("model_id", String(255), nullable=False),
+    sa.Column("source", Text, nullable=False),
+    sa.Column("target", Text, nullable=False),
     #: JSON list of ``[source_word, target_word]`` pairs.
-    sa.Column("alignment", sa.Text, nullable=False),
+    sa.Column("alignment", Text, nullable=False),
     sa.UniqueConstraint("source_hash", "src", "tgt", "model_id", name="uq_translation_memory_key"),
 )
 TM_SCHEMA = Schema("translation_memory", tm_metadata, version=1)
@@ -176,7 +229,7 @@ usage_metadata = sa.MetaData()
 usage_counters = sa.Table(
     "usage_counters",
     usage_metadata,
-    sa.Column("language", sa.String(35), primary_key=True),
+    sa.Column("language", String(35), primary_key=True),
     sa.Column("model_calls", sa.Integer, nullable=False, server_default="0"),
     sa.Column("model_segments", sa.Integer, nullable=False, server_default="0"),
     sa.Column("model_seconds", sa.Float, nullable=False, server_default="0"),
