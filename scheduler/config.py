@@ -43,6 +43,7 @@ from lingofeed.scheduler.settings import (
     ServerSettings,
     Settings,
     SourceSettings,
+    WorkerSettings,
 )
 from lingofeed.scheduler.tomllines import KeyPath, key_lines
 
@@ -301,7 +302,7 @@ def _partners(c: _Checker, raw: Any, environ: Mapping[str, str]) -> tuple[Partne
 
 
 _TOP_KEYS = {"service", "output", "server", "models", "engine", "languages", "sources"}
-_TOP_KEYS |= {"glossary", "partners"}
+_TOP_KEYS |= {"glossary", "partners", "workers"}
 
 
 def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
@@ -369,18 +370,34 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         engine=engine,
         retention_days=c.positive(svc, svc_path, "retention_days", 30) or 30,
         partners=_partners(c, raw.get("partners", _MISSING), environ),
-        retry_backoff=_retry_backoff(c, svc, svc_path),
+        retry_backoff=_duration(c, svc, svc_path, "retry_backoff", DEFAULT_RETRY_BACKOFF),
+        workers=_workers(c, raw.get("workers", _MISSING)),
     )
 
 
-def _retry_backoff(c: _Checker, svc: dict[str, Any], path: KeyPath) -> timedelta:
-    text = c.get(svc, path, "retry_backoff", str, None)
+def _duration(
+    c: _Checker, table: dict[str, Any], path: KeyPath, key: str, default: timedelta
+) -> timedelta:
+    """An interval such as ``'30s'`` or ``'1h30m'``; a bad one is a problem on its line."""
+    text = c.get(table, path, key, str, None)
     if text is None:
-        return DEFAULT_RETRY_BACKOFF
+        return default
     wait = _interval(text)
     if wait is None:
-        c.problem((*path, "retry_backoff"), f"bad interval {text!r} (use e.g. '30s', '1m', '5m')")
-    return wait or DEFAULT_RETRY_BACKOFF
+        c.problem((*path, key), f"bad interval {text!r} (use e.g. '30s', '1m', '5m')")
+    return wait or default
+
+
+def _workers(c: _Checker, raw: Any) -> WorkerSettings:
+    path: KeyPath = ("workers",)
+    table = c.table(raw, path, set(WorkerSettings.__dataclass_fields__))
+    defaults = WorkerSettings()
+    return WorkerSettings(
+        batch_segments=c.positive(table, path, "batch_segments", defaults.batch_segments)
+        or defaults.batch_segments,
+        stalled_after=_duration(c, table, path, "stalled_after", defaults.stalled_after),
+        publish_debounce=_duration(c, table, path, "publish_debounce", defaults.publish_debounce),
+    )
 
 
 _SERVICE_KEYS = ("data_dir", "database_url", "retention_days", "retry_backoff")

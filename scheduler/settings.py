@@ -126,6 +126,22 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    """``[workers]``: how a distributed cycle (PostgreSQL, ``lingofeed worker``) cuts its work.
+
+    Read only by ``lingofeed worker`` and ``lingofeed run --distributed``.
+    """
+
+    #: Sentences per translation job (one language pair): large enough for the model to
+    #: batch well, small enough that a killed worker loses little work.
+    batch_segments: int = 64
+    #: A worker whose heartbeat is older than this is presumed dead, and its jobs are run again.
+    stalled_after: timedelta = timedelta(seconds=30)
+    #: A publish job waits this long, so changes that arrive together publish once.
+    publish_debounce: timedelta = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     #: Where Argos packages are installed (never the user's home directory).
     directory: Path
@@ -157,6 +173,7 @@ class Settings:
     partners: tuple[PartnerSettings, ...] = ()
     #: Wait before the first retry of a failed fetch; doubles per consecutive failure.
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+    workers: WorkerSettings = WorkerSettings()
 
     @property
     def language_codes(self) -> tuple[str, ...]:

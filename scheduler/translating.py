@@ -24,6 +24,7 @@ from lingofeed.scheduler.documents import article_document, sanitized, why
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.errors import TranslationError
+from lingofeed.translations.pipeline import distinct
 
 log = logging.getLogger("lingofeed.cycle")
 
@@ -66,12 +67,35 @@ def translate_pending(ctx: CycleContext, source_id: str) -> list[LanguageOutcome
     return outcomes
 
 
+def untranslated(
+    ctx: CycleContext, source_id: str
+) -> dict[tuple[str, str], list[tuple[str, bool]]]:
+    """Every sentence of this source's pending articles, in every target language, that the
+    translation memory lacks, per language pair: what a distributed cycle gives its
+    translation workers before ``translate_pending`` (which then only reads the memory)."""
+    wanted: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    declared = _declared_language(ctx, source_id)
+    for language in ctx.settings.language_codes:
+        context = ctx.translation.translation_context(language)
+        pending = ctx.storage.get_articles_needing_translation(
+            language, context, source_id=source_id, include_own_language=True
+        )
+        if not pending:
+            continue
+        documents = [article_document(article, declared) for article in pending]
+        for pair, units in ctx.translation.misses(documents, language).items():
+            wanted.setdefault(pair, []).extend(units)
+    return {pair: distinct(units) for pair, units in sorted(wanted.items())}
+
+
+def _declared_language(ctx: CycleContext, source_id: str) -> str | None:
+    return next((s.source.language for s in ctx.settings.sources if s.source.id == source_id), None)
+
+
 def _translate_language(
     ctx: CycleContext, source_id: str, pending: Sequence[Article], language: str, context: str
 ) -> LanguageOutcome:
-    declared = next(
-        (s.source.language for s in ctx.settings.sources if s.source.id == source_id), None
-    )
+    declared = _declared_language(ctx, source_id)
     outcome = LanguageOutcome(language)
     before = ctx.usage.usage()
     try:
