@@ -67,13 +67,11 @@ __all__ = [
     "DistributedError",
     "LeftToWorkers",
     "ModelMismatchError",
-    "QueueStatus",
     "WorkerState",
     "is_due",
     "make_app",
     "pair_queue",
     "prepare_queue",
-    "queue_status",
     "tasks",
 ]
 
@@ -411,56 +409,3 @@ def outstanding_batches(engine: Engine, source_id: str, *, exclude: int | None) 
     with engine.connect() as conn:
         count = conn.execute(query, {"source": source_id, "exclude": exclude or -1}).scalar()
     return int(count or 0)
-
-
-@dataclass(frozen=True)
-class QueueCounts:
-    """One queue's jobs by state."""
-
-    queue: str
-    waiting: int
-    running: int
-    failed: int
-    #: Jobs retried at least once (after an error, or after their worker died).
-    retried: int
-
-
-@dataclass(frozen=True)
-class WorkerBeat:
-    id: int
-    last_heartbeat: datetime
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    """What ``lingofeed status`` and ``/status`` show of the distributed mode."""
-
-    queues: tuple[QueueCounts, ...]
-    workers: tuple[WorkerBeat, ...]
-
-
-def queue_status(engine: Engine) -> QueueStatus | None:
-    """Per queue: waiting, running, failed, retried; each worker's last heartbeat. None when
-    the database holds no queue (SQLite, or no worker ever started)."""
-    if engine.dialect.name != "postgresql":
-        return None
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("procrastinate_jobs"):
-            return None
-        rows = conn.execute(
-            sa.text(
-                "SELECT queue_name,"
-                " count(*) FILTER (WHERE status = 'todo'),"
-                " count(*) FILTER (WHERE status = 'doing'),"
-                " count(*) FILTER (WHERE status = 'failed'),"
-                " count(*) FILTER (WHERE attempts > 0)"
-                " FROM procrastinate_jobs GROUP BY queue_name ORDER BY queue_name"
-            )
-        ).all()
-        beats = conn.execute(
-            sa.text("SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id")
-        ).all()
-    return QueueStatus(
-        tuple(QueueCounts(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows),
-        tuple(WorkerBeat(int(b[0]), b[1]) for b in beats),
-    )

@@ -124,7 +124,7 @@ class Runtime:
     def status(
         self, settings: Settings, next_runs: Mapping[str, datetime | None]
     ) -> status.StatusSnapshot:
-        return status.snapshot(
+        snapshot = status.snapshot(
             self.storage,
             now=datetime.now(UTC),
             sources=tuple(
@@ -136,6 +136,7 @@ class Runtime:
             },
             next_runs=next_runs,
         )
+        return status.with_queues(snapshot, self.engine)
 
 
 @dataclass(frozen=True)
