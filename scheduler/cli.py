@@ -163,6 +163,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
         stream=sys.stderr,
         force=True,
     )
+    # procrastinate logs every job with its arguments (a translation job's are its sentences):
+    # lingofeed's own event lines say what an operator needs, unless -v asks for everything.
+    logging.getLogger("procrastinate").setLevel(level if args.verbose else logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -139,7 +139,8 @@ def prepare_queue(engine: Engine, app: procrastinate.App) -> bool:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_SCHEMA_LOCK})
         if sa.inspect(conn).has_table("procrastinate_jobs"):
             return False
-        conn.exec_driver_sql(app.schema_manager.get_schema())
+        # Straight to psycopg: with no parameters it leaves the schema's '%' signs alone.
+        conn.connection.driver_connection.execute(app.schema_manager.get_schema())
     log.info(event("queue-schema-created"))
     return True
 
