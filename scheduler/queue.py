@@ -140,7 +140,9 @@ def prepare_queue(engine: Engine, app: procrastinate.App) -> bool:
         if sa.inspect(conn).has_table("procrastinate_jobs"):
             return False
         # Straight to psycopg: with no parameters it leaves the schema's '%' signs alone.
-        conn.connection.driver_connection.execute(app.schema_manager.get_schema())
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(app.schema_manager.get_schema())
     log.info(event("queue-schema-created"))
     return True
 
@@ -385,8 +387,9 @@ def publish(context: JobContext, source_id: str) -> None:
 async def retry_stalled(context: JobContext, timestamp: int) -> None:
     """Run again the jobs of workers whose heartbeat stopped (killed, machine lost).
 
-    A stalled job whose twin already waits (same queueing lock) is cancelled instead: the
-    twin does the same work.
+    A stalled job whose twin already waits (same queueing lock) is marked aborted instead
+    (the twin does the same work): left "doing", its lock would hold every later job of its
+    source.
     """
     state = _state(context)
     manager = context.app.job_manager
@@ -396,8 +399,8 @@ async def retry_stalled(context: JobContext, timestamp: int) -> None:
             await manager.retry_job(job)
             log.warning(event("job-stalled", job=job.id, task=job.task_name, action="retried"))
         except UniqueViolation:
-            await manager.finish_job(job, Status.CANCELLED, delete_job=False)
-            log.warning(event("job-stalled", job=job.id, task=job.task_name, action="cancelled"))
+            await manager.finish_job(job, Status.ABORTED, delete_job=False)
+            log.warning(event("job-stalled", job=job.id, task=job.task_name, action="aborted"))
 
 
 def outstanding_batches(engine: Engine, source_id: str, *, exclude: int | None) -> int:
