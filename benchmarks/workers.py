@@ -12,8 +12,10 @@ sentences in ``--sources`` directory sources, translated into English.
 - two workers x 1 thread: two ``lingofeed worker`` processes, ``inter_threads = 1`` each.
 
 Each time is from the start of the processes (model loading included, as in ``once``) until
-every article is translated; sentences/s counts the distinct sentences the model translated
-(the translation memory's rows). The ratios against the baseline show what the queue costs.
+every article is translated (or failed: random weights lose some protected numbers, and
+the article is then marked failed, as it would be with a real model); sentences/s counts
+the distinct sentences the model translated (the translation memory's rows). The ratios
+against the baseline show what the queue costs.
 """
 
 from __future__ import annotations
@@ -86,12 +88,13 @@ def _command(config: Path, *args: str) -> list[str]:
 
 
 def _translated(database_url: str) -> tuple[int, int]:
-    """(articles translated, translation memory rows)."""
+    """(articles with a finished translation, translation memory rows). Random weights lose
+    some protected numbers and names, so some articles end failed: finished all the same."""
     engine = open_engine(database_url)
     try:
         with engine.connect() as conn:
             done = conn.execute(
-                sa.text("SELECT count(*) FROM translations WHERE status = 'done'")
+                sa.text("SELECT count(*) FROM translations WHERE status IN ('done', 'failed')")
             ).scalar()
             rows = conn.execute(sa.text("SELECT count(*) FROM translation_memory")).scalar()
     except sa.exc.DBAPIError:
@@ -103,7 +106,8 @@ def _translated(database_url: str) -> tuple[int, int]:
 
 def run_once(config: Path) -> tuple[float, int]:
     started = time.perf_counter()
-    subprocess.run(_command(config, "once"), check=True, cwd=config.parent)
+    # Exit status 1 when an article failed (see ``_translated``): the work was done anyway.
+    subprocess.run(_command(config, "once"), check=False, cwd=config.parent)
     seconds = time.perf_counter() - started
     return seconds, _translated(load_settings(config).database_url)[1]
 
