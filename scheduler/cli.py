@@ -1,4 +1,4 @@
-"""The ``lingofeed`` command: run, once, check, status, models, sources.
+"""The ``lingofeed`` command: run, once, check, status, models, sources, worker.
 
 Errors print one line a newcomer can act on (``-v`` adds the traceback) and exit non-zero, so
 scripts and cron notice. Long work shows a progress bar on a terminal and log lines otherwise.
@@ -94,6 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--port", type=int, help="port to serve on (overrides the config's [server] port)"
     )
+    run.add_argument(
+        "--distributed",
+        action="store_true",
+        help="with a PostgreSQL database: serve the feeds and keep the schedule only; "
+        "`lingofeed worker` processes fetch, translate and publish (docs/scaling.md)",
+    )
+    worker = commands.add_parser(
+        "worker",
+        parents=[shared],
+        help="run fetch, translation and publish jobs from the PostgreSQL job queue",
+        description="Run jobs until Ctrl-C or SIGTERM (the job in progress finishes first). "
+        "Queues: 'sources' (fetch and assemble), 'publish' (writes the output directory: "
+        "run it where the feeds are served), 'tick' (the schedule), and one per language pair "
+        "such as 'fr-en' (a worker loads only the models of its pairs). Needs "
+        "[service] database_url = 'postgresql://...' (docs/scaling.md).",
+    )
+    worker.add_argument(
+        "--queues",
+        type=lambda text: [q.strip() for q in text.split(",") if q.strip()],
+        help="comma-separated queues to take jobs from (default: all), e.g. fr-en,en-fr",
+    )
+    worker.add_argument("--name", help="the worker's name in logs (default: procrastinate's)")
     commands.add_parser(
         "once",
         parents=[shared],
@@ -183,6 +205,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
         stream=sys.stderr,
         force=True,
     )
+    # procrastinate logs every job with its arguments (a translation job's are its sentences):
+    # lingofeed's own event lines say what an operator needs, unless -v asks for everything.
+    logging.getLogger("procrastinate").setLevel(level if args.verbose else logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,7 +256,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(as_text(runtime.status(settings, {})))
         return 0
     if args.command == "run":
-        Service(settings.config_file, host=args.host, port=args.port).run(handle_signals=True)
+        service = Service(
+            settings.config_file, host=args.host, port=args.port, distributed=args.distributed
+        )
+        service.run(handle_signals=True)
+        return 0
+    if args.command == "worker":
+        from lingofeed.scheduler.worker import run_worker
+
+        run_worker(settings, args.queues, args.name)
         return 0
     return _models(settings, args)
 

@@ -47,6 +47,7 @@ from lingofeed.scheduler.settings import (
     ServerSettings,
     Settings,
     SourceSettings,
+    WorkerSettings,
 )
 from lingofeed.scheduler.tomllines import KeyPath, key_lines
 from lingofeed.translations.engine import (
@@ -380,7 +381,7 @@ def _partners(c: _Checker, raw: Any, environ: Mapping[str, str]) -> tuple[Partne
 
 
 _TOP_KEYS = {"service", "output", "server", "models", "engine", "languages", "sources"}
-_TOP_KEYS |= {"glossary", "partners"}
+_TOP_KEYS |= {"glossary", "partners", "workers"}
 
 
 def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
@@ -453,6 +454,7 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         retry_backoff=_duration(c, svc, svc_path, "retry_backoff", DEFAULT_RETRY_BACKOFF),
         allow_private_addresses=c.get(svc, svc_path, "allow_private_addresses", bool, False)
         is True,
+        workers=_workers(c, raw.get("workers", _MISSING)),
     )
 
 
@@ -502,6 +504,18 @@ def _duration(
     if wait is None:
         c.problem((*path, key), f"bad interval {text!r} (use e.g. '30s', '1m', '5m')")
     return wait or default
+
+
+def _workers(c: _Checker, raw: Any) -> WorkerSettings:
+    path: KeyPath = ("workers",)
+    table = c.table(raw, path, set(WorkerSettings.__dataclass_fields__))
+    defaults = WorkerSettings()
+    return WorkerSettings(
+        batch_segments=c.positive(table, path, "batch_segments", defaults.batch_segments)
+        or defaults.batch_segments,
+        stalled_after=_duration(c, table, path, "stalled_after", defaults.stalled_after),
+        publish_debounce=_duration(c, table, path, "publish_debounce", defaults.publish_debounce),
+    )
 
 
 _SERVICE_KEYS: tuple[str, ...] = ("data_dir", "database_url", "retention_days", "retry_backoff")

@@ -54,7 +54,7 @@ class FetchOutcome:
 def run_cycle(ctx: CycleContext) -> list[SourceReport]:
     """Every configured source once, then one publish (``lingofeed once``)."""
     reports = [run_source(ctx, source, publish=False) for source in ctx.settings.sources]
-    written = _publish(ctx, reports[-1].source_id if reports else "-")
+    written = publish_changes(ctx, reports[-1].source_id if reports else "-")
     return [*reports[:-1], *[replace(r, files_written=written) for r in reports[-1:]]]
 
 
@@ -67,8 +67,26 @@ def run_source(
     the source's row and in the report. Storage failures do raise: nothing can go on without
     the store.
     """
-    source = configured.source
     started = time.perf_counter()
+    report = ingest_source(ctx, configured)
+    outcomes = translate_pending(ctx, configured.source.id)
+    report = replace(
+        report,
+        translated=sum(outcome.done for outcome in outcomes),
+        failed=sum(outcome.failed for outcome in outcomes),
+        filtered=max((outcome.filtered for outcome in outcomes), default=0),
+        problems=tuple(p for outcome in outcomes if (p := outcome.problem())),
+    )
+    if publish:
+        report = replace(report, files_written=publish_changes(ctx, configured.source.id))
+    ctx.metrics.observe_source_cycle(configured.source.id, time.perf_counter() - started)
+    return report
+
+
+def ingest_source(ctx: CycleContext, configured: SourceSettings) -> SourceReport:
+    """Fetch (or read) and store one source, and forget what it dropped long ago: the part of
+    a cycle before translation, which a distributed cycle runs apart from it."""
+    source = configured.source
     outcome = _fetch(ctx, source)
     report = SourceReport(source.id, error=outcome if isinstance(outcome, str) else None)
     if isinstance(outcome, FetchOutcome):
@@ -79,17 +97,6 @@ def run_source(
             report = _store(ctx, source, entries, full)
         if outcome.complete:
             _delete_expired(ctx, source.id)
-    outcomes = translate_pending(ctx, source.id)
-    report = replace(
-        report,
-        translated=sum(outcome.done for outcome in outcomes),
-        failed=sum(outcome.failed for outcome in outcomes),
-        filtered=max((outcome.filtered for outcome in outcomes), default=0),
-        problems=tuple(p for outcome in outcomes if (p := outcome.problem())),
-    )
-    if publish:
-        report = replace(report, files_written=_publish(ctx, source.id))
-    ctx.metrics.observe_source_cycle(source.id, time.perf_counter() - started)
     return report
 
 
@@ -117,7 +124,7 @@ def refresh(ctx: CycleContext) -> int:
     once, not at each source's next run. Returns the files written."""
     for configured in ctx.settings.sources:
         translate_pending(ctx, configured.source.id)
-    return _publish(ctx, "-")
+    return publish_changes(ctx, "-")
 
 
 def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
@@ -209,7 +216,7 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
         log.info(event("deleted-gone", source=source_id, deleted=deleted, gone_before=before))
 
 
-def _publish(ctx: CycleContext, source_id: str) -> int:
+def publish_changes(ctx: CycleContext, source_id: str) -> int:
     """Render all languages from the store and write what changed; a failure keeps old files.
 
     Then the hub is told which feeds changed (``scheduler.websub.announce``, in the background).

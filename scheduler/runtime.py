@@ -29,8 +29,8 @@ from lingofeed.translations.engine import ArgosTranslator
 from lingofeed.translations.errors import ModelNotInstalledError
 from lingofeed.translations.glossary import Glossary
 from lingofeed.translations.models import ModelStore
-from lingofeed.translations.pipeline import TranslationPipeline
-from lingofeed.translations.types import Document, TranslatedDocument
+from lingofeed.translations.pipeline import PipelineStats, TranslationPipeline, Wanted
+from lingofeed.translations.types import AligningTranslator, Document, TranslatedDocument
 
 
 class Runtime:
@@ -62,26 +62,37 @@ class Runtime:
             argos = ArgosTranslator(self.models, settings.engine)
             self.translator = CountingTranslator(argos, self.metrics)
 
-    def context(self, settings: Settings) -> CycleContext:
-        if self.translator is None:
-            raise RuntimeError("this runtime was opened without models")
-        glossaries = {(g.source, g.target): glossary(g) for g in settings.glossaries}
-        pipeline = TranslationPipeline(
-            self.translator,
-            self.memory,
-            glossaries=glossaries,
-            languages=_candidate_languages(settings),
-        )
+    def context(
+        self, settings: Settings, translator: AligningTranslator | None = None
+    ) -> CycleContext:
+        """A cycle's context; ``translator`` replaces the runtime's own (a distributed
+        cycle's jobs that must never run a model pass ``queue.LeftToWorkers``)."""
         return CycleContext(
             settings=settings,
             storage=self.storage,
             metrics=self.metrics,
             fetcher=self.fetcher,
             page_fetcher=self.page_fetcher,
-            translation=PipelineTranslation(self, settings, pipeline),
+            translation=self.translation(settings, translator),
             usage=self,
             websub=self.websub,
         )
+
+    def translation(
+        self, settings: Settings, translator: AligningTranslator | None = None
+    ) -> PipelineTranslation:
+        """The translation step for ``settings``: their glossaries, the runtime's memory."""
+        translator = translator or self.translator
+        if translator is None:
+            raise RuntimeError("this runtime was opened without models")
+        glossaries = {(g.source, g.target): glossary(g) for g in settings.glossaries}
+        pipeline = TranslationPipeline(
+            translator,
+            self.memory,
+            glossaries=glossaries,
+            languages=_candidate_languages(settings),
+        )
+        return PipelineTranslation(self, settings, pipeline)
 
     def translation_context(self, settings: Settings, target: str) -> str:
         """Changes when a glossary or a model used for ``target`` changes: retranslate then.
@@ -122,7 +133,7 @@ class Runtime:
         contexts = {
             code: self.translation_context(settings, code) for code in settings.language_codes
         }
-        return status.snapshot(
+        snapshot = status.snapshot(
             self.storage,
             now=datetime.now(UTC),
             sources=tuple(
@@ -143,6 +154,7 @@ class Runtime:
             next_runs=next_runs,
             models=tuple(package.describe() for package in self.models.scan().broken),
         )
+        return status.with_queues(snapshot, self.engine)
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,12 @@ class PipelineTranslation:
 
     def translation_context(self, language: str) -> str:
         return self.runtime.translation_context(self.settings, language)
+
+    def misses(self, documents: Sequence[Document], language: str) -> Wanted:
+        return self.pipeline.misses(documents, [language])
+
+    def fill(self, wanted: Wanted) -> PipelineStats:
+        return self.pipeline.fill(wanted)
 
 
 def glossary(configured: GlossarySettings) -> Glossary:

@@ -76,8 +76,11 @@ class Service:
         reload_interval: float = 2.0,
         host: str | None = None,
         port: int | None = None,
+        distributed: bool = False,
     ) -> None:
         self.config_file = Path(config_file)
+        #: ``lingofeed run --distributed``: serve and tick; workers run the sources' jobs.
+        self._distributed = distributed
         #: ``lingofeed run --host/--port``: replace the config's ``[server]`` values, at start
         #: and at every reload (so a reload does not report them as needing a restart).
         self._host = host
@@ -131,6 +134,17 @@ class Service:
         self._settings = settings
         self._access = _access(settings)
         self._runtime = Runtime(settings, stack, load_models=True)
+        if self._distributed:
+            from lingofeed.scheduler.worker import TickThread
+
+            tick = TickThread(settings, self._runtime)
+            tick.start()
+            stack.callback(tick.stop)
+        else:
+            self._start_scheduler(settings, stack)
+        self.port = self._serve(settings, stack)
+
+    def _start_scheduler(self, settings: Settings, stack: ExitStack) -> None:
         scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
         )
@@ -139,13 +153,14 @@ class Service:
         stack.callback(scheduler.shutdown, wait=True)
         self._scheduler = scheduler
         self._schedule(settings.sources, first=True)
-        self.port = self._serve(settings, stack)
 
     # -- jobs ----------------------------------------------------------------------------------
 
     def _schedule(self, sources: tuple[SourceSettings, ...], *, first: bool = False) -> None:
-        """Add new sources (run now), reschedule changed ones, remove vanished ones."""
-        assert self._scheduler is not None
+        """Add new sources (run now), reschedule changed ones, remove vanished ones (in the
+        distributed mode, the tick reads the sources from the config file itself)."""
+        if self._scheduler is None:
+            return
         wanted = {configured.source.id: configured for configured in sources}
         for job in self._scheduler.get_jobs():
             if job.id not in wanted and job.id != _REFRESH_JOB:
@@ -250,8 +265,7 @@ class Service:
         self._settings = settings
         self._access = _access(settings)
         self._schedule(settings.sources)
-        if _shows_differently(old, settings):
-            assert self._scheduler is not None
+        if _shows_differently(old, settings) and self._scheduler is not None:
             self._scheduler.add_job(
                 self._refresh, id=_REFRESH_JOB, name="reload", replace_existing=True,
                 next_run_time=datetime.now(UTC), misfire_grace_time=None,

@@ -130,6 +130,22 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    """``[workers]``: how a distributed cycle (PostgreSQL, ``lingofeed worker``) cuts its work.
+
+    Read only by ``lingofeed worker`` and ``lingofeed run --distributed``.
+    """
+
+    #: Sentences per translation job (one language pair): large enough for the model to
+    #: batch well, small enough that a killed worker loses little work.
+    batch_segments: int = 64
+    #: A worker whose heartbeat is older than this is presumed dead, and its jobs are run again.
+    stalled_after: timedelta = timedelta(seconds=30)
+    #: A publish job waits this long, so changes that arrive together publish once.
+    publish_debounce: timedelta = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     #: Where Argos packages are installed (never the user's home directory).
     directory: Path
@@ -167,6 +183,7 @@ class Settings:
     #: Let article pages (``full_text``) be fetched from private, loopback and link-local
     #: addresses; off, links from upstream cannot reach the service's own network.
     allow_private_addresses: bool = False
+    workers: WorkerSettings = WorkerSettings()
 
     @property
     def language_codes(self) -> tuple[str, ...]:

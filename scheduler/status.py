@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
 from lingofeed.feeds.store import SourceState, StorageCounts, StorageType
 from lingofeed.feeds.store import Usage as Usage  # re-exported: the cycle's usage type
 
@@ -51,6 +54,26 @@ class LanguageStatus:
 
 
 @dataclass(frozen=True)
+class QueueCounts:
+    """One procrastinate queue's jobs by state (the distributed mode, ``scheduler.queue``)."""
+
+    queue: str
+    waiting: int
+    running: int
+    failed: int
+    #: Jobs retried at least once (after an error, or after their worker died).
+    retried: int
+
+
+@dataclass(frozen=True)
+class WorkerBeat:
+    """One running ``lingofeed worker`` and when it last said it was alive."""
+
+    id: int
+    last_heartbeat: datetime
+
+
+@dataclass(frozen=True)
 class StatusSnapshot:
     generated: datetime
     sources: tuple[SourceStatus, ...]
@@ -58,6 +81,9 @@ class StatusSnapshot:
     #: Packages in the models directory that cannot be used, each with the pair it leaves
     #: unavailable and why (``BrokenPackage.describe``); read from the directory, not the store.
     models: tuple[str, ...] = ()
+    #: Empty unless the database holds a job queue (PostgreSQL with workers).
+    queues: tuple[QueueCounts, ...] = ()
+    workers: tuple[WorkerBeat, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,35 @@ def snapshot(
         for code, context in languages.items()
     )
     return StatusSnapshot(now, rows, per_language, models)
+
+
+def with_queues(status: StatusSnapshot, engine: Engine) -> StatusSnapshot:
+    """``status`` with the job queue's counts, per queue, and each worker's last heartbeat,
+    when the database holds procrastinate's tables (counted by the database, like the rest).
+    """
+    if engine.dialect.name != "postgresql":
+        return status
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("procrastinate_jobs"):
+            return status
+        rows = conn.execute(
+            sa.text(
+                "SELECT queue_name,"
+                " count(*) FILTER (WHERE status = 'todo'),"
+                " count(*) FILTER (WHERE status = 'doing'),"
+                " count(*) FILTER (WHERE status = 'failed'),"
+                " count(*) FILTER (WHERE attempts > 0)"
+                " FROM procrastinate_jobs GROUP BY queue_name ORDER BY queue_name"
+            )
+        ).all()
+        beats = conn.execute(
+            sa.text("SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id")
+        ).all()
+    return replace(
+        status,
+        queues=tuple(QueueCounts(str(r[0]), *(int(n) for n in r[1:5])) for r in rows),
+        workers=tuple(WorkerBeat(int(b[0]), b[1]) for b in beats),
+    )
 
 
 def _source_status(
@@ -183,13 +238,31 @@ _LANGUAGE_HEAD = ("language", "items", "untranslated", "failed", "TM hit rate", 
                   "model calls", "error")  # fmt: skip
 
 
+_QUEUE_HEAD = ("queue", "waiting", "running", "failed", "retried")
+_WORKER_HEAD = ("worker", "last heartbeat")
+
+
+_Rows = list[tuple[str, ...]]
+
+
+def _tables(status: StatusSnapshot) -> list[tuple[str, tuple[str, ...], _Rows]]:
+    """(caption, head, rows) of every table shown; the queue's only in the distributed mode."""
+    tables: list[tuple[str, tuple[str, ...], _Rows]] = [
+        ("Sources", _SOURCE_HEAD, [_source_cells(s) for s in status.sources]),
+        ("Languages", _LANGUAGE_HEAD, [_language_cells(lang) for lang in status.languages]),
+    ]
+    if status.queues or status.workers:
+        queues = [(q.queue, *(str(n) for n in (q.waiting, q.running, q.failed, q.retried)))
+                  for q in status.queues]  # fmt: skip
+        beats: _Rows = [(str(w.id), _when(w.last_heartbeat)) for w in status.workers]
+        tables += [("Job queues", _QUEUE_HEAD, queues), ("Workers", _WORKER_HEAD, beats)]
+    return tables
+
+
 def as_text(status: StatusSnapshot) -> str:
-    """Two aligned tables for a terminal."""
+    """Aligned tables for a terminal."""
     out = [f"lingofeed status at {_when(status.generated)}", ""]
-    for head, rows in (
-        (_SOURCE_HEAD, [_source_cells(s) for s in status.sources]),
-        (_LANGUAGE_HEAD, [_language_cells(lang) for lang in status.languages]),
-    ):
+    for _caption, head, rows in _tables(status):
         widths = [max(len(cell) for cell in column) for column in zip(head, *rows, strict=True)]
         for cells in (head, *rows):
             out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
@@ -230,9 +303,9 @@ th{background:#f2f2f2;white-space:nowrap}td{white-space:nowrap}
 
 def as_html(status: StatusSnapshot) -> str:
     """A self-contained page (no scripts, no external assets), refreshed every 30 s."""
-    sources = _table("Sources", _SOURCE_HEAD, [_source_cells(s) for s in status.sources], "source")
-    languages = _table(
-        "Languages", _LANGUAGE_HEAD, [_language_cells(x) for x in status.languages], "language"
+    css = {"Sources": "source", "Languages": "language", "Job queues": "queue", "Workers": "worker"}
+    tables = "".join(
+        _table(caption, head, rows, css[caption]) for caption, head, rows in _tables(status)
     )
     problems = "".join(f"<li>{html.escape(problem)}</li>" for problem in status.models)
     models = f"<h2>Model problems</h2><ul class='models'>{problems}</ul>" if problems else ""
@@ -240,7 +313,7 @@ def as_html(status: StatusSnapshot) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta http-equiv='refresh' content='30'><title>lingofeed status</title>"
         f"<style>{_STYLE}</style></head><body><h1>lingofeed status</h1>"
-        f"<p>Generated {html.escape(_when(status.generated))}.</p>{sources}{languages}{models}"
+        f"<p>Generated {html.escape(_when(status.generated))}.</p>{tables}{models}"
         "<p><a href='/status.json'>JSON</a> · <a href='/metrics'>Prometheus metrics</a></p>"
         "</body></html>"
     )

@@ -25,6 +25,7 @@ from lingofeed.scheduler.events import event
 from lingofeed.scheduler.selection import EVERYTHING, Selection
 from lingofeed.scheduler.types import CycleContext
 from lingofeed.translations.errors import TranslationError
+from lingofeed.translations.pipeline import distinct
 from lingofeed.translations.types import TranslatedDocument
 
 log = logging.getLogger("lingofeed.cycle")
@@ -61,28 +62,62 @@ def translate_pending(ctx: CycleContext, source_id: str) -> list[LanguageOutcome
     Articles the source's filters leave out are marked ``FILTERED`` instead: no model work, and
     no feed shows them (``scheduler.selection``).
     """
+    outcomes = []
+    for job in _jobs(ctx, source_id):
+        kept, left_out = _pending(ctx, job)
+        filtered = _mark_filtered(ctx, left_out, job.language, job.context)
+        if kept:
+            outcomes.append(replace(_translate_language(ctx, job, kept), filtered=filtered))
+        elif filtered:
+            outcomes.append(LanguageOutcome(job.language, filtered=filtered))
+    return outcomes
+
+
+def untranslated(
+    ctx: CycleContext, source_id: str
+) -> dict[tuple[str, str], list[tuple[str, bool]]]:
+    """Every sentence of this source's pending articles, in every target language, that the
+    translation memory lacks, per language pair: what a distributed cycle gives its
+    translation workers before ``translate_pending`` (which then only reads the memory)."""
+    wanted: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    for job in _jobs(ctx, source_id):
+        kept, _ = _pending(ctx, job)
+        documents = [article_document(a, job.declared, job.selection) for a in kept]
+        for pair, units in ctx.translation.misses(documents, job.language).items():
+            wanted.setdefault(pair, []).extend(units)
+    return {pair: distinct(units) for pair, units in sorted(wanted.items())}
+
+
+def _jobs(ctx: CycleContext, source_id: str) -> list[_Job]:
+    """The source's translation into each target language, under its current context."""
     configured = next((s for s in ctx.settings.sources if s.source.id == source_id), None)
     selection = configured.selection if configured is not None else EVERYTHING
     declared = configured.source.language if configured is not None else None
-    outcomes = []
-    for language in ctx.settings.language_codes:
-        context = selection.context(ctx.translation.translation_context(language))
-        # Own-language articles too: the pipeline keeps their segments already in ``language``
-        # and translates only the quoted ones (a French caption in an English article).
-        pending = ctx.storage.get_articles_needing_translation(
-            language, context, source_id=source_id, include_own_language=True
+    return [
+        _Job(
+            source_id,
+            language,
+            selection.context(ctx.translation.translation_context(language)),
+            declared,
+            selection,
         )
-        kept: list[Article] = []
-        left_out: list[Article] = []
-        for article in pending:
-            (kept if selection.keeps(article.data) else left_out).append(article)
-        filtered = _mark_filtered(ctx, left_out, language, context)
-        if kept:
-            job = _Job(source_id, language, context, declared, selection)
-            outcomes.append(replace(_translate_language(ctx, job, kept), filtered=filtered))
-        elif filtered:
-            outcomes.append(LanguageOutcome(language, filtered=filtered))
-    return outcomes
+        for language in ctx.settings.language_codes
+    ]
+
+
+def _pending(ctx: CycleContext, job: _Job) -> tuple[list[Article], list[Article]]:
+    """The articles lacking a current translation for ``job``: those its filters keep, and
+    those they leave out. Own-language articles too: the pipeline keeps their segments already
+    in the language and translates only the quoted ones (a French caption in an English
+    article)."""
+    pending = ctx.storage.get_articles_needing_translation(
+        job.language, job.context, source_id=job.source_id, include_own_language=True
+    )
+    kept: list[Article] = []
+    left_out: list[Article] = []
+    for article in pending:
+        (kept if job.selection.keeps(article.data) else left_out).append(article)
+    return kept, left_out
 
 
 @dataclass(frozen=True)

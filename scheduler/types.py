@@ -17,6 +17,7 @@ from lingofeed.feeds.store import StorageType
 from lingofeed.scheduler.metrics import Metrics
 from lingofeed.scheduler.settings import Settings
 from lingofeed.scheduler.status import Usage
+from lingofeed.translations.pipeline import Wanted
 from lingofeed.translations.types import Document, TranslatedDocument
 
 
@@ -29,6 +30,10 @@ class Translating(Protocol):
 
     def translation_context(self, language: str) -> str:
         """Fingerprint of the glossary and model ids a translation into ``language`` uses."""
+        ...
+
+    def misses(self, documents: Sequence[Document], language: str) -> Wanted:
+        """The sentences ``translate`` would give a model, per language pair (none translated)."""
         ...
 
 

@@ -56,9 +56,12 @@ from lingofeed.translations.types import (
     TranslatedDocument,
 )
 
-__all__ = ["PipelineStats", "TranslationPipeline"]
+__all__ = ["PipelineStats", "TranslationPipeline", "Wanted", "distinct"]
 
 _AUTO = "auto"
+
+#: Per language pair, the sentences to translate and whether each needs a word alignment.
+Wanted = Mapping[tuple[str, str], Sequence[tuple[str, bool]]]
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def _units_of(jobs: Iterable[HtmlJob | TextJob]) -> list[str]:
     return list(dict.fromkeys(unit for job in jobs for unit in job.units))
 
 
-def _distinct(units: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
+def distinct(units: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
     """Each sentence once, sorted, needing an alignment if any occurrence needs one."""
     need: dict[str, bool] = {}
     for unit, aligned in units:
@@ -111,6 +114,17 @@ def _distinct(units: Iterable[tuple[str, bool]]) -> list[tuple[str, bool]]:
 def _unaligned(translation: AlignedTranslation) -> bool:
     """A stored translation with words but no alignment (it was not needed then)."""
     return not translation.alignment and bool(translation.text.strip())
+
+
+def _is_miss(key: TMKey, need: bool, found: Mapping[TMKey, AlignedTranslation]) -> bool:
+    """Not in the memory, or stored without the word alignment now needed."""
+    return key not in found or (need and _unaligned(found[key]))
+
+
+def _missing(
+    pair_keys: Sequence[tuple[TMKey, bool]], found: Mapping[TMKey, AlignedTranslation]
+) -> list[tuple[str, bool]]:
+    return [(key.source, need) for key, need in pair_keys if _is_miss(key, need, found)]
 
 
 def _same_language(a: str, b: str) -> bool:
@@ -204,6 +218,60 @@ class TranslationPipeline:
     ) -> list[TranslatedDocument]:
         """Every document in every target language, in order (documents, then targets)."""
         started = time.perf_counter()
+        prepared, wanted = self._wanted(documents, targets)
+        done, failures, counts = self._translate_pairs(wanted)
+        results = [self._rebuild(item, tgt, done, failures) for item in prepared for tgt in targets]
+        self.stats = PipelineStats(
+            sentences_requested=sum(len(units) for units in wanted.values()),
+            tm_hits=counts[0],
+            model_calls=counts[1],
+            sentences_translated=counts[2],
+            failed_pairs=len(failures),
+            seconds=time.perf_counter() - started,
+        )
+        return results
+
+    def misses(self, documents: Sequence[Document], targets: Sequence[str]) -> Wanted:
+        """What ``translate`` would give the model: per language pair that has a model, the
+        sentences missing from the translation memory (with whether each needs a word
+        alignment). Nothing is translated.
+
+        A distributed cycle sends these to workers in batches (``fill``), then calls
+        ``translate``, which finds everything in the memory and only rebuilds the documents.
+        """
+        _, wanted = self._wanted(documents, targets)
+        keys = self._keys(wanted, {})
+        found = self._memory.get_many({key for pair_keys in keys.values() for key, _ in pair_keys})
+        return {
+            pair: missing
+            for pair, pair_keys in keys.items()
+            if (missing := _missing(pair_keys, found))
+        }
+
+    def fill(self, wanted: Wanted) -> PipelineStats:
+        """Translate ``wanted``'s sentences that the memory lacks and store them there.
+
+        The unit of work of a translation worker: one batch of one language pair. A failing
+        pair raises ``TranslationError`` (nothing of it is stored), so the queue retries it.
+        """
+        started = time.perf_counter()
+        _, failures, counts = self._translate_pairs(wanted)
+        if failures:
+            (src, tgt), reason = min(failures.items())
+            raise TranslationError(src, tgt, reason)
+        return PipelineStats(
+            sentences_requested=sum(len(units) for units in wanted.values()),
+            tm_hits=counts[0],
+            model_calls=counts[1],
+            sentences_translated=counts[2],
+            seconds=time.perf_counter() - started,
+        )
+
+    def _wanted(
+        self, documents: Sequence[Document], targets: Sequence[str]
+    ) -> tuple[list[_Prepared], Wanted]:
+        """The documents read for translation, and each pair's sentences (distinct, sorted,
+        unless the pipeline does not de-duplicate)."""
         declared = [d.language for d in documents if d.language not in (None, _AUTO)]
         detector = self._detector([*targets, *(lang for lang in declared if lang)])
         prepared = self._prepare(documents, detector)
@@ -222,21 +290,26 @@ class TranslationPipeline:
                     )
                     wanted.setdefault((src, tgt), []).append((shielded.text, need))
         if self._deduplicate:
-            wanted = {pair: _distinct(units) for pair, units in wanted.items()}
-        done, failures, counts = self._translate_pairs(wanted)
-        results = [self._rebuild(item, tgt, done, failures) for item in prepared for tgt in targets]
-        self.stats = PipelineStats(
-            sentences_requested=sum(len(units) for units in wanted.values()),
-            tm_hits=counts[0],
-            model_calls=counts[1],
-            sentences_translated=counts[2],
-            failed_pairs=len(failures),
-            seconds=time.perf_counter() - started,
-        )
-        return results
+            wanted = {pair: distinct(units) for pair, units in wanted.items()}
+        return prepared, wanted
+
+    def _keys(
+        self, wanted: Wanted, failures: dict[tuple[str, str], str]
+    ) -> dict[tuple[str, str], list[tuple[TMKey, bool]]]:
+        """Each pair's memory keys (under the model that would translate it now); a pair
+        with no model goes to ``failures`` instead."""
+        keys: dict[tuple[str, str], list[tuple[TMKey, bool]]] = {}
+        for (src, tgt), units in sorted(wanted.items()):
+            try:
+                model = self._translator.model_id(src, tgt)
+            except TranslationError as error:
+                failures[(src, tgt)] = str(error)
+                continue
+            keys[(src, tgt)] = [(TMKey(unit, src, tgt, model), need) for unit, need in units]
+        return keys
 
     def _translate_pairs(
-        self, wanted: Mapping[tuple[str, str], Sequence[tuple[str, bool]]]
+        self, wanted: Wanted
     ) -> tuple[
         dict[tuple[str, str, str], AlignedTranslation],
         dict[tuple[str, str], str],
@@ -249,23 +322,12 @@ class TranslationPipeline:
         completed in the memory.
         """
         failures: dict[tuple[str, str], str] = {}
-        keys: dict[tuple[str, str], list[tuple[TMKey, bool]]] = {}
-        for (src, tgt), units in sorted(wanted.items()):
-            try:
-                model = self._translator.model_id(src, tgt)
-            except TranslationError as error:
-                failures[(src, tgt)] = str(error)
-                continue
-            keys[(src, tgt)] = [(TMKey(unit, src, tgt, model), need) for unit, need in units]
+        keys = self._keys(wanted, failures)
         found = self._memory.get_many({key for pair_keys in keys.values() for key, _ in pair_keys})
         fresh: dict[TMKey, AlignedTranslation] = {}
         calls = translated = 0
         for pair, pair_keys in keys.items():
-            misses = [
-                (key, need)
-                for key, need in pair_keys
-                if key not in found or (need and _unaligned(found[key]))
-            ]
+            misses = [(key, need) for key, need in pair_keys if _is_miss(key, need, found)]
             if not misses:
                 continue
             try:
