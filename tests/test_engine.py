@@ -107,7 +107,13 @@ def test_a_lone_unknown_word_is_kept_as_written_not_decoded_past_the_model(
     assert translator.translate(texts, "fr", "en") == [*LONE_WORDS, SEED_EN[0]]
     assert translator.stats.runaway == len(LONE_WORDS)
     aligned = translator.translate_aligned(LONE_WORDS, "en", "fr")
-    assert aligned == [AlignedTranslation.unchanged(word) for word in LONE_WORDS]
+    assert [result.text for result in aligned] == LONE_WORDS
+    # A name is its own translation; the other words are untranslated, and say so.
+    assert aligned[-1] == AlignedTranslation.unchanged("Gao")
+    model = "translate-en_fr-lingofeed_test@1.0"
+    assert [result.failure for result in aligned[:-1]] == [
+        f"{model} gave no translation of {word!r} (its output ran away)" for word in LONE_WORDS[:-1]
+    ]
 
 
 def test_a_runaway_is_decided_per_sentence_whatever_shares_its_batch(
@@ -126,6 +132,9 @@ def test_a_runaway_in_a_pivot_hop_keeps_the_original_sentence(
     pivot = ArgosTranslator(pivot_model_store)
     assert pivot.translate(["Gao", SEED_FR[1]], "fr", "de") == ["Gao", SEED_FR[1]]
     assert pivot.stats.runaway == 1
+    [kept] = pivot.translate_aligned(["Le camp de Tombouctou"], "fr", "de", align=False)
+    assert kept.text == "Le camp de Tombouctou"
+    assert kept.failure is not None and kept.failure.startswith("translate-fr_en-")
 
 
 def test_decoder_positions_come_from_the_model_file_or_its_config(
