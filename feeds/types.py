@@ -124,4 +124,8 @@ class LocalizedEntry:
     #: True when the article was written in ``language`` itself and only some passages (a
     #: quoted caption, a foreign sentence) were machine translated: the notice must say so.
     partly_translated: bool = False
+    #: True when the latest translation of the article into ``language`` failed (a passage
+    #: the model could not translate, a missing model): what is shown is the last good
+    #: translation, or the article as written, not a complete and current translation.
+    translation_failed: bool = False
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

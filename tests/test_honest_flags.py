@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lingofeed.feeds.store import SqlTranslationMemory
 from lingofeed.feeds.types import Article, EntryData, Media
@@ -85,23 +86,19 @@ def test_a_lone_name_the_model_cannot_end_is_kept_as_written_and_complete(
     assert result.fields["media.0.alt"] == "Gao"
 
 
-def _once_folder(folder: Path) -> Path:
-    """A config with one French file source (two sample articles, one of whose ``alt`` the
-    test model cannot translate) and English as the target; the models installed."""
-    samples = REPO / "config" / "sample" / "articles"
+ALT = "Des soldats devant le drapeau des Nations unies."
+
+
+def _once_folder(folder: Path, samples: dict[str, str], language: str = "fr") -> Path:
+    """A config with one file source of ``language`` (``samples`` maps sample articles to
+    file names) and English and French as the targets, the models installed."""
     (folder / "articles").mkdir()
-    shutil.copy(samples / "tombouctou-marche.md", folder / "articles")
-    camp = (samples / "tombouctou-camp-remis.md").read_text(encoding="utf-8")
-    alt = "alt: Des soldats devant le drapeau des Nations unies."
-    assert alt in camp
-    (folder / "articles" / "camp.md").write_text(
-        camp.replace(alt, f"alt: {RUNAWAY}"), encoding="utf-8"
-    )
+    for sample, name in samples.items():
+        shutil.copy(REPO / "config" / "sample" / "articles" / sample, folder / "articles" / name)
     config = folder / "lingofeed.toml"
     config.write_text(
-        config_header("http://127.0.0.1:8080/")
-        + '\n[languages.en]\n\n[[sources]]\nid = "articles"\ndirectory = "articles"\n'
-        'language = "fr"\n',
+        config_header("http://127.0.0.1:8080/") + "\n[languages.en]\n\n[languages.fr]\n\n"
+        f'[[sources]]\nid = "articles"\ndirectory = "articles"\nlanguage = "{language}"\n',
         encoding="utf-8",
     )
     for package in committed_packages().values():
@@ -112,6 +109,29 @@ def _once_folder(folder: Path) -> Path:
     return config
 
 
+def _set_alt(folder: Path, old: str, new: str, name: str = "camp.md") -> None:
+    camp = folder / "articles" / name
+    text = camp.read_text(encoding="utf-8")
+    assert f"alt: {old}\n" in text
+    camp.write_text(text.replace(f"alt: {old}\n", f"alt: {new}\n"), encoding="utf-8")
+
+
+def _once_fails_on_the_alt(config: Path, item: str = "tombouctou-camp-remis") -> None:
+    """``lingofeed once`` asks the model, which runs away; exit 1 with the field and why."""
+    done = lingofeed("--config", str(config), "once", cwd=config.parent)
+    assert done.returncode == 1, done.stderr
+    why = f"media.0.alt: {MODEL} gave no translation of {RUNAWAY!r} (its output ran away)"
+    assert f"lingofeed: source 'articles': en: 1 item not translated: {why}" in done.stderr
+    assert f"event=translation-failed item={item}" in done.stderr
+    assert f"kept as written: {RUNAWAY!r}" in done.stderr
+
+
+def _json_items(folder: Path) -> dict[str, dict[str, Any]]:
+    feed = (folder / "public" / "en" / "feed.json").read_text(encoding="utf-8")
+    assert RUNAWAY not in feed
+    return {item["url"].rsplit("/", 1)[1]: item for item in json.loads(feed)["items"]}
+
+
 def _remembered(database: Path, source: str) -> int:
     with sqlite3.connect(database) as conn:
         query = "SELECT count(*) FROM translation_memory WHERE source = ?"
@@ -119,33 +139,52 @@ def _remembered(database: Path, source: str) -> int:
     return count
 
 
-def test_once_reports_a_runaway_alt_as_untranslated_and_publishes_only_the_rest(
+def test_once_reports_a_runaway_alt_as_untranslated_and_never_publishes_it(
     tmp_path: Path,
 ) -> None:
-    config = _once_folder(tmp_path)
-    why = f"media.0.alt: {MODEL} gave no translation of {RUNAWAY!r} (its output ran away)"
-    for _attempt in range(2):  # never remembered: the second run asks the model again
-        done = lingofeed("--config", str(config), "once", cwd=tmp_path)
-        assert done.returncode == 1, done.stderr
-        assert f"lingofeed: source 'articles': en: 1 item not translated: {why}" in done.stderr
-        assert "event=translation-failed" in done.stderr and "tombouctou-camp-remis" in done.stderr
-        assert f"output ran away (no end, or absurdly long); kept as written: {RUNAWAY!r}" in (
-            done.stderr
-        )
-
+    samples = {"tombouctou-marche.md": "marche.md", "tombouctou-camp-remis.md": "camp.md"}
+    config = _once_folder(tmp_path, samples)
+    _set_alt(tmp_path, ALT, RUNAWAY)
+    _once_fails_on_the_alt(config)
     status = lingofeed("--config", str(config), "status", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     [row] = [line for line in status.stdout.splitlines() if line.startswith("en ")]
     # language, items, untranslated, failed, ..., error
     assert re.match(r"en +1 +1 +1 ", row), status.stdout
-    assert why in row
-
-    feed = json.loads((tmp_path / "public" / "en" / "feed.json").read_text(encoding="utf-8"))
-    [item] = feed["items"]
-    assert item["url"].endswith("/tombouctou-marche")
-    assert item["_lingofeed"]["machine_translated"] is True
-    assert RUNAWAY not in json.dumps(feed, ensure_ascii=False)
-
+    assert f"media.0.alt: {MODEL} gave no translation of {RUNAWAY!r}" in row
+    assert list(_json_items(tmp_path)) == ["tombouctou-marche"]
     database = tmp_path / "data" / "lingofeed.sqlite"
     assert _remembered(database, RUNAWAY) == 0
     assert _remembered(database, "Un marché sous le soleil.") == 1
+
+    # Upstream fixes the alt: translated and published, not failed.
+    _set_alt(tmp_path, RUNAWAY, ALT)
+    done = lingofeed("--config", str(config), "once", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    camp = _json_items(tmp_path)["tombouctou-camp-remis"]
+    assert camp["_lingofeed"]["machine_translated"] is True
+    assert camp["_lingofeed"]["translation_failed"] is False
+    good_title = camp["title"]
+
+    # An edit brings the runaway back: the model is asked again (nothing remembered), the
+    # last good translation stays, marked as no longer current.
+    _set_alt(tmp_path, ALT, RUNAWAY)
+    _once_fails_on_the_alt(config)
+    items = _json_items(tmp_path)
+    assert items["tombouctou-camp-remis"]["title"] == good_title
+    assert items["tombouctou-camp-remis"]["_lingofeed"]["translation_failed"] is True
+    assert items["tombouctou-marche"]["_lingofeed"]["translation_failed"] is False
+    assert _remembered(database, RUNAWAY) == 0
+
+
+def test_an_english_article_whose_french_alt_failed_is_shown_as_written_and_marked(
+    tmp_path: Path,
+) -> None:
+    """An original in the feed's own language is shown as written; its quoted French passage
+    could not be translated, so it says so instead of being a plain original."""
+    config = _once_folder(tmp_path, {"minusma-mission-ends.md": "ends.md"}, language="auto")
+    _set_alt(tmp_path, "Peacekeepers at the gate of the Timbuktu camp.", RUNAWAY, "ends.md")
+    _once_fails_on_the_alt(config, item="minusma-mission-ends")
+    [item] = json.loads((tmp_path / "public" / "en" / "feed.json").read_bytes())["items"]
+    assert item["_lingofeed"]["translation_failed"] is True
+    assert item["_lingofeed"]["machine_translated"] is False

@@ -149,7 +149,8 @@ class TranslationsMixin(StorageBase):
             if row["t_status"] is not None and row["t_fields"]:
                 shown.append(localize(article, translation_from_row(_unprefixed(row))))
             elif same_language(article.data.language, language):
-                shown.append(original_entry(article))
+                failed = row["t_status"] == TranslationStatus.FAILED.value
+                shown.append(original_entry(article, translation_failed=failed))
         return shown
 
 
@@ -338,11 +339,13 @@ def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
         updated=record.content_updated_at or article_date(article),
         machine_translated=record.machine_translated,
         partly_translated=record.machine_translated and same_language(original, record.language),
+        translation_failed=record.status is TranslationStatus.FAILED,
     )
 
 
-def original_entry(article: Article) -> LocalizedEntry:
-    """An article shown untranslated in its own declared language."""
+def original_entry(article: Article, *, translation_failed: bool = False) -> LocalizedEntry:
+    """An article shown untranslated in its own declared language (``translation_failed``:
+    a passage in another language it quotes could not be translated)."""
     data = article.data
     return LocalizedEntry(
         source_id=article.source_id,
@@ -358,6 +361,7 @@ def original_entry(article: Article) -> LocalizedEntry:
         media=data.media,
         published=data.published,
         updated=article_date(article),
+        translation_failed=translation_failed,
     )
 
 
