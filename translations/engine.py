@@ -30,8 +30,9 @@ runaway``, a warning in the log). Not an error that fails the batch, but not a t
 either: ``translate_aligned`` marks it (``AlignedTranslation.failure``), so the pipeline
 reports the field as untranslated and never remembers the source as its translation (issue
 11: "Le camp de Tombouctou" was published in the English feed as done). The one exception is
-a name (capitalised words only: "Gao", "Ahmed Traoré"), which is its own translation; a
-capitalised single word that is not a name ("Attention") is indistinguishable from one here.
+a name (capitalised words only: "Gao", "Ahmed Traoré") or a lone letter ("x"), which is its
+own translation; a capitalised single word that is not a name ("Attention") is
+indistinguishable from one here.
 
 Batching: the sentences of one hop are sorted by length and cut into ``max_batch_size``
 batches (little padding), submitted together to CTranslate2, whose ``inter_threads`` workers
@@ -292,7 +293,7 @@ class _Decoder:
     model turns "x" into a whole corpus sentence, while no corpus translation exceeds
     ``2 * n + 4`` ("peacekeeping", 1 piece, is "maintien de la paix", 6). A runaway is reported
     as ``None``, whatever else shared its batch, and the caller keeps that sentence as written
-    (``_kept``: right for a lone name, a failure for anything else). Batches go to
+    (``_kept``: right for a name or a letter, a failure for anything else). Batches go to
     CTranslate2 asynchronously, so its ``inter_threads`` workers still decode them in parallel.
     """
 
@@ -375,8 +376,8 @@ class _Decoder:
 
 
 def _kept(text: str, model_id: str) -> AlignedTranslation:
-    """A sentence on which ``model_id``'s output ran away, as written: a name is its own
-    translation; anything else is untranslated and says so."""
+    """A sentence on which ``model_id``'s output ran away, as written: a name or a lone
+    letter is its own translation; anything else is untranslated and says so."""
     if _is_name(text):
         return AlignedTranslation.unchanged(text)
     failure = f"{model_id} gave no translation of {text!r} (its output ran away)"
@@ -384,10 +385,13 @@ def _kept(text: str, model_id: str) -> AlignedTranslation:
 
 
 def _is_name(text: str) -> bool:
-    """Whether every word with a letter in it starts (its first letter) with a capital."""
-    firsts = [next((c for c in word if c.isalpha()), "") for word in text.split()]
-    letters = [first for first in firsts if first]
-    return bool(letters) and all(first.isupper() for first in letters)
+    """Whether every word with a letter in it starts (its first letter) with a capital or
+    is a single letter ("x"): names and symbols, no words of a language."""
+    words = [word for word in text.split() if any(c.isalpha() for c in word)]
+    firsts = [next(c for c in word if c.isalpha()) for word in words]
+    return bool(words) and all(
+        first.isupper() or len(word) == 1 for word, first in zip(words, firsts, strict=True)
+    )
 
 
 class _Output(NamedTuple):
