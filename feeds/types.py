@@ -130,4 +130,8 @@ class LocalizedEntry:
     #: Fields shown as written (``title``, ``summary``, ``content``, ``media``) because the
     #: source's ``translate`` leaves them out: in ``original_language``, not ``language``.
     original_fields: tuple[str, ...] = ()
+    #: True when the latest translation of the article into ``language`` failed (a passage
+    #: the model could not translate, a missing model): what is shown is the last good
+    #: translation, or the article as written, not a complete and current translation.
+    translation_failed: bool = False
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

@@ -111,11 +111,11 @@ class CountingTranslator:
             self.metrics.model_call(f"{src}-{tgt}", len(texts), time.perf_counter() - started)
 
     def translate_aligned(
-        self, texts: Sequence[str], src: str, tgt: str
+        self, texts: Sequence[str], src: str, tgt: str, *, align: bool = True
     ) -> list[AlignedTranslation]:
         started = time.perf_counter()
         try:
-            return self.inner.translate_aligned(texts, src, tgt)
+            return self.inner.translate_aligned(texts, src, tgt, align=align)
         finally:
             self.metrics.model_call(f"{src}-{tgt}", len(texts), time.perf_counter() - started)
 

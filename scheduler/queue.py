@@ -166,7 +166,7 @@ class LeftToWorkers:
         raise self._missing(texts, src, tgt)
 
     def translate_aligned(
-        self, texts: Sequence[str], src: str, tgt: str
+        self, texts: Sequence[str], src: str, tgt: str, *, align: bool = True
     ) -> list[AlignedTranslation]:
         raise self._missing(texts, src, tgt)
 

@@ -82,7 +82,10 @@ def test_an_edit_that_cannot_be_translated_keeps_the_last_translation_published(
     after = _items(public, "en")
     assert after.keys() == before.keys()  # nothing vanished from the English feed
     wire = after["https://wire.example.org/1"]
-    assert wire == before["https://wire.example.org/1"]  # the last good translation, unchanged
+    # The last good translation, unchanged, marked as no longer current.
+    assert wire["_lingofeed"].pop("translation_failed") is True
+    assert before["https://wire.example.org/1"]["_lingofeed"].pop("translation_failed") is False
+    assert wire == before["https://wire.example.org/1"]
     assert TRADERS not in json.dumps(after, ensure_ascii=False)
     assert MARKET not in json.dumps(after, ensure_ascii=False)
     # French readers see the edit: it is their language

@@ -110,7 +110,17 @@ def test_a_lone_unknown_word_is_kept_as_written_not_decoded_past_the_model(
     assert translator.translate(texts, "fr", "en") == [*LONE_WORDS, SEED_EN[0]]
     assert translator.stats.runaway == len(LONE_WORDS)
     aligned = translator.translate_aligned(LONE_WORDS, "en", "fr")
-    assert aligned == [AlignedTranslation.unchanged(word) for word in LONE_WORDS]
+    assert [result.text for result in aligned] == LONE_WORDS
+    # A name or a letter is its own translation; a word ("ok") is untranslated, and says so.
+    model = "translate-en_fr-lingofeed_test@1.0"
+    assert aligned == [
+        AlignedTranslation.unchanged("x"),
+        AlignedTranslation.unchanged("a"),
+        AlignedTranslation.untranslated(
+            "ok", f"{model} gave no translation of 'ok' (its output ran away)"
+        ),
+        AlignedTranslation.unchanged("Gao"),
+    ]
 
 
 def test_a_runaway_is_decided_per_sentence_whatever_shares_its_batch(
@@ -129,6 +139,9 @@ def test_a_runaway_in_a_pivot_hop_keeps_the_original_sentence(
     pivot = ArgosTranslator(pivot_model_store)
     assert pivot.translate(["Gao", SEED_FR[1]], "fr", "de") == ["Gao", SEED_FR[1]]
     assert pivot.stats.runaway == 1
+    [kept] = pivot.translate_aligned(["Le camp de Tombouctou"], "fr", "de", align=False)
+    assert kept.text == "Le camp de Tombouctou"
+    assert kept.failure is not None and kept.failure.startswith("translate-fr_en-")
 
 
 def test_decoder_positions_come_from_the_model_file_or_its_config(

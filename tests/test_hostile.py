@@ -104,6 +104,10 @@ _IN_FRENCH = {
     "&gt;ok&lt;": f"&gt;{_ROADS}&lt;",
     "&lt;/script&gt;s</summary>": f"&lt;/script&gt;{_TRADERS}</summary>",
     '"title": "text"': f'"title": "{_ROADS}"',
+    # The hostile URLs' link text and alt: words the test model knows (on "link" and "pic" it
+    # runs away, and an item with a passage it cannot translate is rightly held back).
+    ">link</a>": f">{_TRADERS}</a>",
+    'alt="pic"': f'alt="{_SCHOOLS}"',
     "<language>en</language>": "<language>fr</language>",
     'xml:lang="en"': 'xml:lang="fr"',
     '"language": "en"': '"language": "fr"',

@@ -187,9 +187,9 @@ class Recording:
         self.plain.extend(texts)
         return self.inner.translate(texts, src, tgt)
 
-    def translate_aligned(self, texts, src, tgt):
-        self.aligned.extend(texts)
-        return self.inner.translate_aligned(texts, src, tgt)
+    def translate_aligned(self, texts, src, tgt, *, align=True):
+        (self.aligned if align else self.plain).extend(texts)
+        return self.inner.translate_aligned(texts, src, tgt, align=align)
 
     def model_id(self, src, tgt):
         return self.inner.model_id(src, tgt)

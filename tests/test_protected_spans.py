@@ -79,9 +79,9 @@ def test_the_model_never_sees_an_aside(translator, memory):
             seen.extend(texts)
             return translator.translate(texts, src, tgt)
 
-        def translate_aligned(self, texts, src, tgt):
+        def translate_aligned(self, texts, src, tgt, *, align=True):
             seen.extend(texts)
-            return translator.translate_aligned(texts, src, tgt)
+            return translator.translate_aligned(texts, src, tgt, align=align)
 
         def model_id(self, src, tgt):
             return translator.model_id(src, tgt)

@@ -26,10 +26,13 @@ Runaway output: a model that does not know a lone word ("x", "ok", "Gao") may ne
 sentence, and a model with a position table (the test model's has 256) then raises on the
 whole batch. So decoding is capped per batch relative to input length (``_Decoder``); an
 output that reaches its cap is not used: that sentence is kept as written (``EngineStats.
-runaway``, a warning in the log), and it is not an error. Why not a problem that fails the
-document: the model's answer is deterministic, so the item would fail on every cycle, and
-for what such inputs mostly are (names, tokens, single letters) the source is the right
-translation.
+runaway``, a warning in the log). Not an error that fails the batch, but not a translation
+either: ``translate_aligned`` marks it (``AlignedTranslation.failure``), so the pipeline
+reports the field as untranslated and never remembers the source as its translation (issue
+11: "Le camp de Tombouctou" was published in the English feed as done). The one exception is
+a name (capitalised words only: "Gao", "Ahmed Traoré") or a lone letter ("x"), which is its
+own translation; a capitalised single word that is not a name ("Attention") is
+indistinguishable from one here.
 
 Batching: the sentences of one hop are sorted by length and cut into ``max_batch_size``
 batches (little padding), submitted together to CTranslate2, whose ``inter_threads`` workers
@@ -260,16 +263,16 @@ class ArgosTranslator:
         return [result.text for result in self._translate(texts, src, tgt, aligned=False)]
 
     def translate_aligned(
-        self, texts: Sequence[str], src: str, tgt: str
+        self, texts: Sequence[str], src: str, tgt: str, *, align: bool = True
     ) -> list[AlignedTranslation]:
-        return self._translate(texts, src, tgt, aligned=True)
+        return self._translate(texts, src, tgt, aligned=align)
 
     def _translate(
         self, texts: Sequence[str], src: str, tgt: str, *, aligned: bool
     ) -> list[AlignedTranslation]:
         route = self._route(src, tgt)
         results = [AlignedTranslation(text) for text in texts]
-        kept: set[int] = set()
+        kept: dict[int, str] = {}  # index -> the model whose output ran away
         for position, hop in enumerate(route):
             hop_texts = ["" if i in kept else result.text for i, result in enumerate(results)]
             try:
@@ -284,7 +287,7 @@ class ArgosTranslator:
                     hop.model_id,
                     texts[index],
                 )
-            kept |= runaway
+            kept.update(dict.fromkeys(runaway, hop.model_id))  # kept ones are blank in later hops
             if aligned and position > 0:
                 hop_results = [
                     AlignedTranslation(
@@ -295,8 +298,8 @@ class ArgosTranslator:
             results = hop_results
         with self._lock:
             self.stats.runaway += len(kept)
-        for index in kept:
-            results[index] = AlignedTranslation.unchanged(texts[index])
+        for index, model_id in kept.items():
+            results[index] = _kept(texts[index], model_id)
         return results
 
     def _run(
@@ -376,9 +379,8 @@ class _Decoder:
     model turns "x" into a whole corpus sentence, while no corpus translation exceeds
     ``2 * n + 4`` ("peacekeeping", 1 piece, is "maintien de la paix", 6). A runaway is reported
     as ``None``, whatever else shared its batch, and the caller keeps that sentence as written
-    (for a lone name or token that is the right translation; for anything else the model's
-    output was not one). Batches go to CTranslate2 asynchronously, so its ``inter_threads``
-    workers still decode them in parallel.
+    (``_kept``: right for a name or a letter, a failure for anything else). Batches go to
+    CTranslate2 asynchronously, so its ``inter_threads`` workers still decode them in parallel.
     """
 
     def __init__(self, model: LoadedModel, settings: EngineSettings) -> None:
@@ -464,6 +466,25 @@ class _Decoder:
             [list(examples[index]) for index in order], **options, asynchronous=True
         )
         return dict(zip(order, futures, strict=True))
+
+
+def _kept(text: str, model_id: str) -> AlignedTranslation:
+    """A sentence on which ``model_id``'s output ran away, as written: a name or a lone
+    letter is its own translation; anything else is untranslated and says so."""
+    if _is_name(text):
+        return AlignedTranslation.unchanged(text)
+    failure = f"{model_id} gave no translation of {text!r} (its output ran away)"
+    return AlignedTranslation.untranslated(text, failure)
+
+
+def _is_name(text: str) -> bool:
+    """Whether every word with a letter in it starts (its first letter) with a capital or
+    is a single letter ("x"): names and symbols, no words of a language."""
+    words = [word for word in text.split() if any(c.isalpha() for c in word)]
+    firsts = [next(c for c in word if c.isalpha()) for word in words]
+    return bool(words) and all(
+        first.isupper() or len(word) == 1 for word, first in zip(words, firsts, strict=True)
+    )
 
 
 class _Output(NamedTuple):

@@ -10,8 +10,9 @@ results, and glossaries are applied there, from the alignment.
 
 Word alignment only where it is used: a sentence with an inline element in it, a protected
 token or a glossary term (``glossary.needs_alignment``) goes through ``translate_aligned``; the
-others (most sentences) through ``translate``, so a pair costs at most two model calls. Attention
-and aligning words cost about as much as all the rest of the pipeline's work per sentence.
+others (most sentences) through it with ``align=False``, so a pair costs at most two model
+calls. Attention and aligning words cost about as much as all the rest of the pipeline's work
+per sentence.
 
 A sentence with nothing to translate once its protected tokens are taken out (``#Tombouctou``,
 ``28/12 @minusma``: see ``glossary.has_words_to_translate``) never goes to the model, which
@@ -24,7 +25,9 @@ language is detected from all its text first. A segment already in the target la
 
 A failed pair (no model installed, a model error) never aborts the others: the documents it
 touches keep the source text there and carry a problem, so ``complete`` is False and the caller
-does not publish them as done.
+does not publish them as done. A sentence the model failed on (its output ran away:
+``AlignedTranslation.failure``) is the same kind of problem, and is never stored in the
+translation memory, so a later cycle or another model tries it again.
 """
 
 from __future__ import annotations
@@ -73,8 +76,8 @@ class PipelineStats:
     sentences_requested: int = 0
     #: Distinct ones found in the translation memory.
     tm_hits: int = 0
-    #: Model calls: per language pair with misses, one ``translate`` for sentences that need
-    #: no word alignment and one ``translate_aligned`` for those that do.
+    #: Model calls: per language pair with misses, one ``translate_aligned(align=False)`` for
+    #: sentences that need no word alignment and one ``translate_aligned`` for those that do.
     model_calls: int = 0
     #: Sentences given to the model (the memory stores each distinct one).
     sentences_translated: int = 0
@@ -338,8 +341,10 @@ class TranslationPipeline:
             calls += pair_calls
             fresh.update(outputs)
             translated += len(misses)
-        self._memory.put_many({key: value for key, value in fresh.items() if key not in found})
-        self._memory.add_alignments({key: value for key, value in fresh.items() if key in found})
+        # A sentence the model failed on is never remembered: the next attempt asks again.
+        remembered = {key: value for key, value in fresh.items() if value.failure is None}
+        self._memory.put_many({k: v for k, v in remembered.items() if k not in found})
+        self._memory.add_alignments({k: v for k, v in remembered.items() if k in found})
         done = {(k.source, k.src, k.tgt): v for k, v in (*found.items(), *fresh.items())}
         hits = sum(key not in fresh for key in found)
         return done, failures, (hits, calls, translated)
@@ -348,8 +353,8 @@ class TranslationPipeline:
         self, misses: Sequence[tuple[TMKey, bool]], pair: tuple[str, str]
     ) -> tuple[dict[TMKey, AlignedTranslation], int]:
         """One pair's misses: those that need a word alignment through ``translate_aligned``,
-        the others (most) in a separate ``translate`` call (no attention to compute, no words
-        to align); and the calls made. An aligned result wins over a plain one of the same
+        the others (most) in a separate call with ``align=False`` (no attention to compute, no
+        words to align); and the calls made. An aligned result wins over a plain one of the same
         sentence. Raises ``TranslationError`` when the model fails or miscounts."""
         src, tgt = pair
         plain = [key for key, need in misses if not need]
@@ -361,10 +366,9 @@ class TranslationPipeline:
                 continue
             calls += 1
             texts = [key.source for key in batch]
-            if batch is plain:
-                results = [AlignedTranslation(t) for t in self._translator.translate(texts, *pair)]
-            else:
-                results = self._translator.translate_aligned(texts, src, tgt)
+            results = self._translator.translate_aligned(
+                texts, src, tgt, align=batch is with_alignment
+            )
             if len(results) != len(batch):
                 counts = f"{len(results)} translations for {len(batch)} sentences"
                 raise TranslationError(src, tgt, f"model returned {counts}")
@@ -383,7 +387,7 @@ class TranslationPipeline:
         machine_translated = False
         for name, job in item.jobs.items():
             renderings: dict[str, Rendering] = {}
-            failed: set[tuple[str, str]] = set()
+            failed: set[str] = set()  # why units kept their source text
             for unit in job.units:
                 src = item.unit_languages.get(unit, item.language)
                 if _same_language(src, tgt):
@@ -395,7 +399,10 @@ class TranslationPipeline:
                 shielded = item.shielded[unit]
                 translation = done.get((shielded.text, src, tgt))
                 if translation is None:
-                    failed.add((src, tgt))
+                    failed.add(failures[(src, tgt)])
+                    continue
+                if translation.failure is not None:
+                    failed.add(translation.failure)
                     continue
                 renderings[unit] = Rendering(
                     shielded.restore(translation), glossary, languages=(src, tgt)
@@ -403,7 +410,7 @@ class TranslationPipeline:
             rebuilt: Rebuilt = job.rebuild(renderings)
             fields[name] = rebuilt.text
             machine_translated = machine_translated or rebuilt.translated
-            problems.extend(f"{name}: {failures[pair]}" for pair in sorted(failed))
+            problems.extend(f"{name}: {reason}" for reason in sorted(failed))
             problems.extend(f"{name}: {problem}" for problem in rebuilt.problems)
         return TranslatedDocument(
             key=item.document.key,

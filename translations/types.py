@@ -77,16 +77,33 @@ class AlignedTranslation:
     text: str
     #: ``(source_word_index, target_word_index)`` pairs; may be empty when unknown.
     alignment: tuple[tuple[int, int], ...] = ()
+    #: Why the model gave no usable translation, naming the model and the sentence; ``text``
+    #: is then the source sentence as written. None for a translation, and for a sentence
+    #: that is rightly its own translation (a name). Such a sentence is untranslated: the
+    #: caller reports it like any failure and never stores it as a translation, so a later
+    #: attempt (another model) is made.
+    failure: str | None = None
 
     @classmethod
     def unchanged(cls, text: str) -> AlignedTranslation:
         """``text`` as its own translation, each word aligned with itself."""
         return cls(text, tuple((i, i) for i in range(len(text.split()))))
 
+    @classmethod
+    def untranslated(cls, text: str, failure: str) -> AlignedTranslation:
+        """``text`` kept as written because the model failed on it, for ``failure``."""
+        return cls(text, failure=failure)
+
 
 class AligningTranslator(Translator, Protocol):
-    """A Translator that can also say which target words came from which source words."""
+    """A Translator that can also say which target words came from which source words, and
+    on which sentences the model failed (``AlignedTranslation.failure``: ``translate`` keeps
+    those as written and cannot tell them from translations)."""
 
     def translate_aligned(
-        self, texts: Sequence[str], src: str, tgt: str
-    ) -> list[AlignedTranslation]: ...
+        self, texts: Sequence[str], src: str, tgt: str, *, align: bool = True
+    ) -> list[AlignedTranslation]:
+        """One result per text, in order. ``align=False`` leaves every alignment empty: most
+        sentences need none, and computing one costs about as much as the rest of the
+        pipeline's work on a sentence."""
+        ...

@@ -1,7 +1,9 @@
 """JSON Feed 1.1, written by hand: ``json.dumps`` with sorted keys is byte-stable for free.
 
 The ``_lingofeed`` object on each item is the machine-readable twin of the notice a reader sees,
-so programs can tell machine-translated items and find the original without parsing HTML.
+so programs can tell machine-translated items and find the original without parsing HTML;
+``translation_failed`` says that the item's latest translation failed (what is shown is the
+last good translation, or the original as written), which the notice does not.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
             "about": EXTENSION_ABOUT,
             "machine_translated": entry.machine_translated,
             "partly_machine_translated": entry.partly_translated,
+            "translation_failed": entry.translation_failed,
             "original": entry.link,
             "original_language": (
                 normalize_language(entry.original_language) if entry.original_language else None

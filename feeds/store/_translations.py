@@ -158,7 +158,8 @@ class TranslationsMixin(StorageBase):
             if row["t_fields"] or row["t_status"] == TranslationStatus.DONE.value:
                 shown.append(localize(article, translation_from_row(_unprefixed(row))))
             elif same_language(article.data.language, language):
-                shown.append(original_entry(article))
+                failed = row["t_status"] == TranslationStatus.FAILED.value
+                shown.append(original_entry(article, translation_failed=failed))
         return shown
 
 
@@ -393,6 +394,7 @@ def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
         machine_translated=record.machine_translated,
         partly_translated=record.machine_translated and same_language(original, record.language),
         original_fields=() if stale else untranslated_fields(data, fields),
+        translation_failed=record.status is TranslationStatus.FAILED,
     )
 
 
@@ -415,8 +417,9 @@ def untranslated_fields(data: EntryData, fields: Mapping[str, str]) -> tuple[str
     )
 
 
-def original_entry(article: Article) -> LocalizedEntry:
-    """An article shown untranslated in its own declared language."""
+def original_entry(article: Article, *, translation_failed: bool = False) -> LocalizedEntry:
+    """An article shown untranslated in its own declared language (``translation_failed``:
+    a passage in another language it quotes could not be translated)."""
     data = article.data
     return LocalizedEntry(
         source_id=article.source_id,
@@ -432,6 +435,7 @@ def original_entry(article: Article) -> LocalizedEntry:
         media=data.media,
         published=data.published,
         updated=article_date(article),
+        translation_failed=translation_failed,
     )
 
 
