@@ -29,8 +29,11 @@ from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.settings import (
+    DEFAULT_CHANNEL_DEBOUNCE,
     DEFAULT_RETRY_BACKOFF,
     INTERVAL_UNITS,
+    ChannelSettings,
+    ChannelWords,
     ConfigError,
     ConfigProblem,
     EngineSettings,
@@ -165,7 +168,7 @@ def _schedule(c: _Checker, raw: dict[str, Any], path: KeyPath) -> Schedule:
     return Schedule(every=interval or timedelta(minutes=15))
 
 
-_SOURCE_KEYS = {"id", "url", "directory", "language", "every", "cron", "item_limit"}
+_SOURCE_KEYS = {"id", "url", "directory", "language", "every", "cron", "item_limit", "tags"}
 
 
 def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
@@ -203,8 +206,71 @@ def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
             language=None if language in (None, "auto") else language,
             item_limit=c.positive(table, path, "item_limit", None),
         )
-        result.append(SourceSettings(source, _schedule(c, table, path)))
+        tags = _names(c, table, path, "tags")
+        result.append(SourceSettings(source, _schedule(c, table, path), tags))
     return tuple(result)
+
+
+def _names(c: _Checker, table: dict[str, Any], path: KeyPath, key: str) -> tuple[str, ...]:
+    """An array of ids or tags: strings of letters, digits, '-' and '_' (safe in URLs)."""
+    raw = c.get(table, path, key, list, []) or []
+    names = tuple(name for name in raw if isinstance(name, str) and _ID_RE.match(name))
+    if len(names) != len(raw):
+        c.problem((*path, key), "must be an array of strings of letters, digits, '-' or '_'")
+    return names
+
+
+_CHANNEL_KEYS = {"sources", "tags", "title", "description", "languages"}
+
+
+def _channels(
+    c: _Checker, raw: Any, sources: tuple[SourceSettings, ...], languages: set[str]
+) -> tuple[ChannelSettings, ...]:
+    """``[channels.<id>]``: listed sources and tagged ones, checked against ``[[sources]]``.
+
+    A listed id no source has, and a tag no source carries, are errors rather than warnings:
+    either is a typo that would publish a channel missing what the operator meant it to show.
+    """
+    known = [configured.source.id for configured in sources]
+    carried = {tag for configured in sources for tag in configured.tags}
+    result = []
+    for channel_id, item in c.table(raw, ("channels",)).items():
+        path: KeyPath = ("channels", channel_id)
+        if not _ID_RE.match(channel_id):
+            c.problem(path, f"channel id {channel_id!r} must be letters, digits, '-' or '_'")
+        table = c.table(item, path, _CHANNEL_KEYS)
+        listed = _names(c, table, path, "sources")
+        tags = _names(c, table, path, "tags")
+        for source_id in listed:
+            if source_id not in known:
+                c.problem((*path, "sources"), f"no source has id {source_id!r}")
+        for tag in tags:
+            if tag not in carried:
+                c.problem((*path, "tags"), f"no source has tag {tag!r}")
+        if not listed and not tags:
+            c.problem(path, "give 'sources' or 'tags' (or both): a channel shows some sources")
+        members = tuple(
+            configured.source.id
+            for configured in sources
+            if configured.source.id in listed or set(configured.tags) & set(tags)
+        )
+        words = [("", _words(c, table, path))]
+        for key, sub in c.table(table.get("languages", _MISSING), (*path, "languages")).items():
+            sub_path: KeyPath = (*path, "languages", key)
+            code = c.language(key, sub_path)
+            if code not in languages:
+                c.problem(sub_path, f"{code!r} is not one of the [languages]")
+            words.append(
+                (code, _words(c, c.table(sub, sub_path, {"title", "description"}), sub_path))
+            )
+        result.append(ChannelSettings(channel_id, members, tuple(words)))
+    return tuple(result)
+
+
+def _words(c: _Checker, table: dict[str, Any], path: KeyPath) -> ChannelWords:
+    return ChannelWords(
+        c.get(table, path, "title", str, None), c.get(table, path, "description", str, None)
+    )
 
 
 def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
@@ -301,7 +367,7 @@ def _partners(c: _Checker, raw: Any, environ: Mapping[str, str]) -> tuple[Partne
 
 
 _TOP_KEYS = {"service", "output", "server", "models", "engine", "languages", "sources"}
-_TOP_KEYS |= {"glossary", "partners"}
+_TOP_KEYS |= {"glossary", "partners", "channels"}
 
 
 def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
@@ -347,10 +413,15 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
             for name in EngineSettings.__dataclass_fields__
         }
     )
+    sources = _sources(c, raw.get("sources", _MISSING), base)
+    languages = _languages(c, raw.get("languages", _MISSING))
+    codes = {language.code for language in languages}
     return Settings(
         config_file=c.file,
-        sources=_sources(c, raw.get("sources", _MISSING), base),
-        languages=_languages(c, raw.get("languages", _MISSING)),
+        sources=sources,
+        languages=languages,
+        channels=_channels(c, raw.get("channels", _MISSING), sources, codes),
+        channel_debounce=_channel_debounce(c, svc, svc_path),
         glossaries=_glossaries(c, raw.get("glossary", _MISSING)),
         output=OutputSettings(
             directory=c.writable_dir(out_dir, (*out_path, "directory")),
@@ -383,7 +454,22 @@ def _retry_backoff(c: _Checker, svc: dict[str, Any], path: KeyPath) -> timedelta
     return wait or DEFAULT_RETRY_BACKOFF
 
 
-_SERVICE_KEYS = ("data_dir", "database_url", "retention_days", "retry_backoff")
+def _channel_debounce(c: _Checker, svc: dict[str, Any], path: KeyPath) -> timedelta:
+    """``channel_debounce``: an interval, or ``"0s"`` to publish channels after every job."""
+    text = c.get(svc, path, "channel_debounce", str, None)
+    if text is None:
+        return DEFAULT_CHANNEL_DEBOUNCE
+    if _INTERVAL_RE.match(text) and not any(int(n) for n in re.findall(r"\d+", text)):
+        return timedelta()
+    wait = _interval(text)
+    if wait is None:
+        c.problem(
+            (*path, "channel_debounce"), f"bad interval {text!r} (use e.g. '0s', '30s', '2m')"
+        )
+    return wait or DEFAULT_CHANNEL_DEBOUNCE
+
+
+_SERVICE_KEYS = ("data_dir", "database_url", "retention_days", "retry_backoff", "channel_debounce")
 
 
 def load_settings(file: Path, environ: Mapping[str, str] | None = None) -> Settings:

@@ -10,25 +10,45 @@ exponential backoff and never stops the other sources. Every event is one grep-a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from lingofeed.feeds.errors import FetchError, SourceError, StorageError
 from lingofeed.feeds.ingest.files import load_directory
 from lingofeed.feeds.ingest.parse import parse_feed
 from lingofeed.feeds.publish.atomic import PublishError
-from lingofeed.feeds.publish.site import publish_site
+from lingofeed.feeds.publish.site import (
+    PublishContext,
+    SitePublish,
+    publish_all,
+    publish_source,
+    publish_waiting,
+)
 from lingofeed.feeds.render.errors import RenderError
-from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta
+from lingofeed.feeds.render.settings import (
+    CHANNEL,
+    SOURCE,
+    FeedFamily,
+    FeedSettings,
+    LanguageMeta,
+)
 from lingofeed.feeds.store import SourceState
 from lingofeed.feeds.types import EntryData, Source
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.removed import retire_removed_sources
-from lingofeed.scheduler.settings import DEFAULT_RETRY_BACKOFF, Settings, SourceSettings
+from lingofeed.scheduler.settings import (
+    DEFAULT_RETRY_BACKOFF,
+    ChannelWords,
+    Settings,
+    SourceSettings,
+)
 from lingofeed.scheduler.translating import translate_pending
 from lingofeed.scheduler.types import CycleContext, SourceReport
 
@@ -72,9 +92,10 @@ def fingerprint(*parts: object) -> str:
 
 
 def run_cycle(ctx: CycleContext) -> list[SourceReport]:
-    """Every configured source once, then one publish (``lingofeed once``)."""
+    """Every configured source once, then one publish of everything changed (``lingofeed
+    once``): channels are not debounced, so the cycle ends with the final state published."""
     reports = [run_source(ctx, source, publish=False) for source in ctx.settings.sources]
-    written = _publish(ctx, reports[-1].source_id if reports else "-")
+    written = len(_publish(ctx, "-", publish_all).changed)
     return [*reports[:-1], *[replace(r, files_written=written) for r in reports[-1:]]]
 
 
@@ -115,18 +136,26 @@ def run_source(
         problems=tuple(p for outcome in outcomes if (p := outcome.problem())),
     )
     if publish:
-        report = replace(report, files_written=_publish(ctx, source.id))
+        published = _publish(ctx, source.id, partial(publish_source, source_id=source.id))
+        report = replace(
+            report, files_written=len(published.changed), waiting_until=published.waiting_until
+        )
     ctx.metrics.observe_source_cycle(source.id, time.perf_counter() - started)
     return report
 
 
-def refresh(ctx: CycleContext) -> int:
+def refresh(ctx: CycleContext) -> SitePublish:
     """Translate what a config edit left pending in every source (a new language, a glossary
     change), then publish once; nothing is fetched. A reload runs it so that an edit shows at
-    once, not at each source's next run. Returns the files written."""
+    once, not at each source's next run. Returns what was published."""
     for configured in ctx.settings.sources:
         translate_pending(ctx, configured.source.id)
-    return _publish(ctx, "-")
+    return _publish(ctx, "-", publish_all)
+
+
+def publish_channels(ctx: CycleContext) -> SitePublish:
+    """Publish the channels whose debounce window is over (the service's timer calls it)."""
+    return _publish(ctx, "-", publish_waiting)
 
 
 def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
@@ -210,7 +239,7 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
 
     Only a fetch that succeeded and saw everything upstream lists (a 304 included) confirms an
     item is still gone; after a failed or partial one nothing is deleted. Until it is deleted a
-    gone item stays in the published feeds (``publish_site``).
+    gone item stays in the published feeds (``feeds.publish.site``).
     """
     before = ctx.clock() - timedelta(days=ctx.settings.retention_days)
     deleted = ctx.storage.delete_gone(before, source_id=source_id)
@@ -218,25 +247,36 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
         log.info(event("deleted-gone", source=source_id, deleted=deleted, gone_before=before))
 
 
-def _publish(ctx: CycleContext, source_id: str) -> int:
-    """Render all languages from the store and write what changed; a failure keeps old files."""
+def _publish(
+    ctx: CycleContext, source_id: str, publisher: Callable[[PublishContext], SitePublish]
+) -> SitePublish:
+    """Publish what changed from the store; a failure keeps the old files (and the waiting
+    marks, so the next publish retries)."""
     try:
         retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
-        written = publish_site(
-            ctx.storage,
-            feed_settings(ctx.settings),
-            ctx.settings.output.directory,
-            {s.source.id for s in ctx.settings.sources},
+        result = publisher(
+            PublishContext(
+                ctx.storage,
+                feed_settings(ctx.settings),
+                ctx.settings.output.directory,
+                ctx.clock(),
+                ctx.settings.channel_debounce,
+            )
         )
     except (OSError, StorageError, PublishError, RenderError) as exc:
         log.error(event("publish-failed", source=source_id, error=exc))
-        return 0
-    log.info(event("published", source=source_id, files_written=written))
-    return written
+        return SitePublish()
+    waiting = result.waiting_until.isoformat() if result.waiting_until else "-"
+    log.info(
+        event("published", source=source_id, files_written=len(result.changed), waiting=waiting)
+    )
+    return result
 
 
+@functools.lru_cache(maxsize=4)
 def feed_settings(settings: Settings) -> FeedSettings:
-    """What the renderer needs, from the operator's config."""
+    """What the renderer needs, from the operator's config (one object per settings version,
+    so the publisher's per-site tables are built once, not per job)."""
     return FeedSettings(
         base_url=settings.output.base_url,
         languages=settings.language_codes,
@@ -248,4 +288,27 @@ def feed_settings(settings: Settings) -> FeedSettings:
         },
         item_limit=settings.output.item_limit,
         hub_url=settings.output.websub_hub,
+        families=_families(settings),
     )
+
+
+def _families(settings: Settings) -> tuple[FeedFamily, ...]:
+    """Every channel's feed family, then every source's, in config order."""
+    channels = tuple(
+        FeedFamily(
+            CHANNEL,
+            channel.id,
+            frozenset(channel.sources),
+            {
+                code: LanguageMeta(words.title, words.description)
+                for code in settings.language_codes
+                if (words := channel.words_for(code)) != ChannelWords()
+            },
+        )
+        for channel in settings.channels
+    )
+    sources = tuple(
+        FeedFamily(SOURCE, configured.source.id, frozenset({configured.source.id}))
+        for configured in settings.sources
+    )
+    return channels + sources

@@ -17,6 +17,8 @@ from lingofeed.feeds.types import Source
 INTERVAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 #: First retry after a failed fetch (``[service] retry_backoff``); doubles per failure.
 DEFAULT_RETRY_BACKOFF = timedelta(minutes=1)
+#: Shortest time between two publishes of one channel (``[service] channel_debounce``).
+DEFAULT_CHANNEL_DEBOUNCE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,34 @@ class Schedule:
 class SourceSettings:
     source: Source
     schedule: Schedule
+    #: Labels channels select sources by (``[channels.<id>] tags``).
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChannelWords:
+    """A channel's title and description in one language; None means the default."""
+
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """A named group of sources with a feed family of its own (``[channels.<id>]``)."""
+
+    id: str
+    #: Every source the channel shows: the listed ones and those with one of its tags, in
+    #: config order.
+    sources: tuple[str, ...]
+    #: Per language code; ``""`` holds the words given for every language.
+    words: tuple[tuple[str, ChannelWords], ...] = ()
+
+    def words_for(self, language: str) -> ChannelWords:
+        """The language's own words, each falling back to the channel-wide one."""
+        found = dict(self.words)
+        own, shared = found.get(language, ChannelWords()), found.get("", ChannelWords())
+        return ChannelWords(own.title or shared.title, own.description or shared.description)
 
 
 @dataclass(frozen=True)
@@ -157,6 +187,9 @@ class Settings:
     partners: tuple[PartnerSettings, ...] = ()
     #: Wait before the first retry of a failed fetch; doubles per consecutive failure.
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+    channels: tuple[ChannelSettings, ...] = ()
+    #: Shortest time between two publishes of a channel (the default one included).
+    channel_debounce: timedelta = DEFAULT_CHANNEL_DEBOUNCE
 
     @property
     def language_codes(self) -> tuple[str, ...]:
