@@ -95,7 +95,7 @@ def run_cycle(ctx: CycleContext) -> list[SourceReport]:
     """Every configured source once, then one publish of everything changed (``lingofeed
     once``): channels are not debounced, so the cycle ends with the final state published."""
     reports = [run_source(ctx, source, publish=False) for source in ctx.settings.sources]
-    written = len(_publish(ctx, "-", publish_all).changed)
+    written = len(publish_everything(ctx).changed)
     return [*reports[:-1], *[replace(r, files_written=written) for r in reports[-1:]]]
 
 
@@ -150,7 +150,13 @@ def refresh(ctx: CycleContext) -> SitePublish:
     once, not at each source's next run. Returns what was published."""
     for configured in ctx.settings.sources:
         translate_pending(ctx, configured.source.id)
-    return _publish(ctx, "-", publish_all)
+    return publish_everything(ctx)
+
+
+def publish_everything(ctx: CycleContext) -> SitePublish:
+    """Retire sources that left the config, then check and publish every feed (``once``, a
+    reload, the service's start: a config edited while it was stopped shows at once)."""
+    return _publish(ctx, "-", publish_all, retire=True)
 
 
 def publish_channels(ctx: CycleContext) -> SitePublish:
@@ -248,12 +254,18 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
 
 
 def _publish(
-    ctx: CycleContext, source_id: str, publisher: Callable[[PublishContext], SitePublish]
+    ctx: CycleContext,
+    source_id: str,
+    publisher: Callable[[PublishContext], SitePublish],
+    *,
+    retire: bool = False,
 ) -> SitePublish:
     """Publish what changed from the store; a failure keeps the old files (and the waiting
-    marks, so the next publish retries)."""
+    marks, so the next publish retries). ``retire`` first retires removed sources (it reads
+    every source's row, so only the publishes that check everything do it)."""
     try:
-        retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
+        if retire:
+            retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
         result = publisher(
             PublishContext(
                 ctx.storage,

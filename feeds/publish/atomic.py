@@ -128,14 +128,21 @@ def write_atomic(target: Path, data: bytes, *, mtime_ns: int | None = None) -> N
     _fsync_directory(target.parent)
 
 
-def remove_stale_temp_files(root: Path) -> list[Path]:
-    """Delete temporary files under ``root`` that no live writer holds; return them.
+def remove_stale_temp_files(root: Path, directories: Collection[Path] | None = None) -> list[Path]:
+    """Delete temporary files under ``root`` (or only in ``directories``, not below them)
+    that no live writer holds; return them.
 
-    Best effort: a file that cannot be removed is logged and left for the next run.
+    ``publish`` sweeps only ``root`` and the directories it writes to: a leftover sits beside
+    the file it was for, and walking a site of a thousand sources on every job would cost more
+    than the job. Best effort: a file that cannot be removed is logged and left for the next run.
     """
     cutoff = time.time() - STALE_TEMP_SECONDS
     removed = []
-    for directory, _dirs, names in os.walk(root):
+    if directories is None:
+        listing = [(Path(d), names) for d, _dirs, names in os.walk(root)]
+    else:
+        listing = [(d, _names(d)) for d in sorted(directories)]
+    for directory, names in listing:
         for name in names:
             path = Path(directory, name)
             try:
@@ -146,6 +153,13 @@ def remove_stale_temp_files(root: Path) -> list[Path]:
     for path in removed:
         logger.warning("removed %s, left by an interrupted publisher", path)
     return removed
+
+
+def _names(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []
 
 
 def _remove_if_abandoned(path: Path, cutoff: float) -> bool:
@@ -216,7 +230,7 @@ def publish(
     root = Path(output_dir)
     root.mkdir(parents=True, exist_ok=True)
     targets = {relative: resolve_inside(root, relative) for relative in sorted(files)}
-    remove_stale_temp_files(root)
+    remove_stale_temp_files(root, {root, *(target.parent for target in targets.values())})
     known = manifest.get_published_files(list(targets)) if manifest is not None else {}
     changed: list[str] = []
     unchanged: list[str] = []

@@ -86,10 +86,15 @@ class _Feed:
 
 
 class _Site:
-    """Every feed of ``FeedSettings`` by key, and which channels show each source."""
+    """Every feed of ``FeedSettings`` by key, and which channels show each source.
+
+    Built once per settings object (``_site``): the cycle hands the same ``FeedSettings`` to
+    every job until the config changes, and building this costs as much as a job.
+    """
 
     def __init__(self, settings: FeedSettings) -> None:
         self.settings = settings
+        self.by_source: dict[str, list[_Feed]] = {}
         sources = frozenset(f.id for f in settings.families if f.kind == SOURCE)
         self.sources = sources
         base = _fingerprint(replace(settings, families=()))
@@ -102,6 +107,9 @@ class _Site:
             for language in settings.languages:
                 feed = _Feed(family, language, members, _fingerprint(base, language, shape))
                 self.feeds[feed.key] = feed
+        for feed in self.feeds.values():
+            for source_id in feed.members:
+                self.by_source.setdefault(source_id, []).append(feed)
 
     def source(self, source_id: str) -> list[_Feed]:
         """The source's own feeds, one per language."""
@@ -113,10 +121,21 @@ class _Site:
         """Keys of the channels (default included) that show ``source_id`` in ``language``."""
         return [
             feed.key
-            for feed in self.feeds.values()
+            for feed in self.by_source.get(source_id, [])
             if feed.family.kind != SOURCE and feed.language == language
-            if source_id in feed.members
         ]
+
+
+_cache: list[_Site] = []
+
+
+def _site(settings: FeedSettings) -> _Site:
+    """The ``_Site`` of ``settings``, kept for the last settings object seen."""
+    if _cache and _cache[0].settings is settings:
+        return _cache[0]
+    site = _Site(settings)
+    _cache[:] = [site]
+    return site
 
 
 def _fingerprint(*parts: object) -> str:
@@ -134,7 +153,7 @@ def publish_source(ctx: PublishContext, source_id: str) -> SitePublish:
 
     The channels showing the source are marked waiting when its entries changed.
     """
-    site = _Site(ctx.settings)
+    site = _site(ctx.settings)
     feeds = site.source(source_id)
     states = ctx.storage.get_feed_states([feed.key for feed in feeds])
     written = _publish_feeds(ctx, site, feeds, states, waiting=True)
@@ -143,7 +162,7 @@ def publish_source(ctx: PublishContext, source_id: str) -> SitePublish:
 
 def publish_waiting(ctx: PublishContext) -> SitePublish:
     """Publish the waiting channels whose last publish is at least ``ctx.debounce`` ago."""
-    site = _Site(ctx.settings)
+    site = _site(ctx.settings)
     waiting = ctx.storage.get_dirty_feeds()
     gone = [key for key in waiting if key not in site.feeds]
     if gone:
@@ -170,7 +189,7 @@ def publish_all(ctx: PublishContext) -> SitePublish:
     read when unchanged. Feeds that are no longer configured (a source or channel removed, a
     language dropped) are unpublished: their files and state go.
     """
-    site = _Site(ctx.settings)
+    site = _site(ctx.settings)
     known = ctx.storage.get_feed_states()
     gone = [key for key in known if key not in site.feeds]
     if gone:
