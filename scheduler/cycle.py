@@ -10,7 +10,6 @@ exponential backoff and never stops the other sources. Every event is one grep-a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -285,10 +284,21 @@ def _publish(
     return result
 
 
-@functools.lru_cache(maxsize=4)
+_feed_settings: list[tuple[Settings, FeedSettings]] = []
+
+
 def feed_settings(settings: Settings) -> FeedSettings:
-    """What the renderer needs, from the operator's config (one object per settings version,
-    so the publisher's per-site tables are built once, not per job)."""
+    """What the renderer needs, from the operator's config: one object per settings object
+    (kept by identity: hashing a thousand sources' settings per job would cost more than the
+    job), so the publisher's per-site tables are built once per config version, not per job."""
+    if _feed_settings and _feed_settings[0][0] is settings:
+        return _feed_settings[0][1]
+    built = _build_feed_settings(settings)
+    _feed_settings[:] = [(settings, built)]
+    return built
+
+
+def _build_feed_settings(settings: Settings) -> FeedSettings:
     return FeedSettings(
         base_url=settings.output.base_url,
         languages=settings.language_codes,
