@@ -32,10 +32,13 @@ from lingofeed.feeds.store.schema import SOURCE_ID_LENGTH
 from lingofeed.feeds.types import Source
 from lingofeed.scheduler.selection import TRANSLATABLE_FIELDS, Selection, pattern_error
 from lingofeed.scheduler.settings import (
+    DEFAULT_CHANNEL_DEBOUNCE,
     DEFAULT_RETRY_BACKOFF,
     DEFAULT_WEBSUB_ATTEMPTS,
     DEFAULT_WEBSUB_BACKOFF,
     INTERVAL_UNITS,
+    ChannelSettings,
+    ChannelWords,
     ConfigError,
     ConfigProblem,
     GlossarySettings,
@@ -203,7 +206,7 @@ def _schedule(c: _Checker, raw: dict[str, Any], path: KeyPath) -> Schedule:
     return Schedule(every=interval or timedelta(minutes=15))
 
 
-_SOURCE_KEYS = {"id", "url", "directory", "language", "every", "cron", "item_limit"}
+_SOURCE_KEYS = {"id", "url", "directory", "language", "every", "cron", "item_limit", "tags"}
 _SOURCE_KEYS |= {"full_text", "include", "exclude", "translate"}
 
 
@@ -246,7 +249,8 @@ def _sources(c: _Checker, raw: Any, base: Path) -> tuple[SourceSettings, ...]:
             full_text=c.get(table, path, "full_text", bool, False) is True,
         )
         schedule = _schedule(c, table, path)
-        result.append(SourceSettings(source, schedule, _selection(c, table, path)))
+        tags = _names(c, table, path, "tags")
+        result.append(SourceSettings(source, schedule, _selection(c, table, path), tags))
     return tuple(result)
 
 
@@ -282,6 +286,68 @@ def _strings(
         c.problem((*path, key), "must be an array of non-empty strings")
         return default
     return tuple(value)
+
+
+def _names(c: _Checker, table: dict[str, Any], path: KeyPath, key: str) -> tuple[str, ...]:
+    """An array of ids or tags: strings of letters, digits, '-' and '_' (safe in URLs)."""
+    raw = c.get(table, path, key, list, []) or []
+    names = tuple(name for name in raw if isinstance(name, str) and _ID_RE.match(name))
+    if len(names) != len(raw):
+        c.problem((*path, key), "must be an array of strings of letters, digits, '-' or '_'")
+    return names
+
+
+_CHANNEL_KEYS = {"sources", "tags", "title", "description", "languages"}
+
+
+def _channels(
+    c: _Checker, raw: Any, sources: tuple[SourceSettings, ...], languages: set[str]
+) -> tuple[ChannelSettings, ...]:
+    """``[channels.<id>]``: listed sources and tagged ones, checked against ``[[sources]]``.
+
+    A listed id no source has, and a tag no source carries, are errors rather than warnings:
+    either is a typo that would publish a channel missing what the operator meant it to show.
+    """
+    known = [configured.source.id for configured in sources]
+    carried = {tag for configured in sources for tag in configured.tags}
+    result = []
+    for channel_id, item in c.table(raw, ("channels",)).items():
+        path: KeyPath = ("channels", channel_id)
+        if not _ID_RE.match(channel_id):
+            c.problem(path, f"channel id {channel_id!r} must be letters, digits, '-' or '_'")
+        table = c.table(item, path, _CHANNEL_KEYS)
+        listed = _names(c, table, path, "sources")
+        tags = _names(c, table, path, "tags")
+        for source_id in listed:
+            if source_id not in known:
+                c.problem((*path, "sources"), f"no source has id {source_id!r}")
+        for tag in tags:
+            if tag not in carried:
+                c.problem((*path, "tags"), f"no source has tag {tag!r}")
+        if not listed and not tags:
+            c.problem(path, "give 'sources' or 'tags' (or both): a channel shows some sources")
+        members = tuple(
+            configured.source.id
+            for configured in sources
+            if configured.source.id in listed or set(configured.tags) & set(tags)
+        )
+        words = [("", _words(c, table, path))]
+        for key, sub in c.table(table.get("languages", _MISSING), (*path, "languages")).items():
+            sub_path: KeyPath = (*path, "languages", key)
+            code = c.language(key, sub_path)
+            if code not in languages:
+                c.problem(sub_path, f"{code!r} is not one of the [languages]")
+            words.append(
+                (code, _words(c, c.table(sub, sub_path, {"title", "description"}), sub_path))
+            )
+        result.append(ChannelSettings(channel_id, members, tuple(words)))
+    return tuple(result)
+
+
+def _words(c: _Checker, table: dict[str, Any], path: KeyPath) -> ChannelWords:
+    return ChannelWords(
+        c.get(table, path, "title", str, None), c.get(table, path, "description", str, None)
+    )
 
 
 def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
@@ -381,7 +447,7 @@ def _partners(c: _Checker, raw: Any, environ: Mapping[str, str]) -> tuple[Partne
 
 
 _TOP_KEYS = {"service", "output", "server", "models", "engine", "languages", "sources"}
-_TOP_KEYS |= {"glossary", "partners", "workers"}
+_TOP_KEYS |= {"glossary", "partners", "workers", "channels"}
 
 
 def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> Settings:
@@ -422,10 +488,15 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
     port = c.get(srv, srv_path, "port", int, 8080)
     if port is not None and not 0 <= port < 65536:
         c.problem((*srv_path, "port"), f"{port} is not a TCP port (0-65535, 0 = any free)")
+    sources = _sources(c, raw.get("sources", _MISSING), base)
+    languages = _languages(c, raw.get("languages", _MISSING))
+    codes = {language.code for language in languages}
     return Settings(
         config_file=c.file,
-        sources=_sources(c, raw.get("sources", _MISSING), base),
-        languages=_languages(c, raw.get("languages", _MISSING)),
+        sources=sources,
+        languages=languages,
+        channels=_channels(c, raw.get("channels", _MISSING), sources, codes),
+        channel_debounce=_channel_debounce(c, svc, svc_path),
         glossaries=_glossaries(c, raw.get("glossary", _MISSING)),
         output=OutputSettings(
             directory=c.writable_dir(out_dir, (*out_path, "directory")),
@@ -506,6 +577,21 @@ def _duration(
     return wait or default
 
 
+def _channel_debounce(c: _Checker, svc: dict[str, Any], path: KeyPath) -> timedelta:
+    """``channel_debounce``: an interval, or ``"0s"`` to publish channels after every job."""
+    text = c.get(svc, path, "channel_debounce", str, None)
+    if text is None:
+        return DEFAULT_CHANNEL_DEBOUNCE
+    if _INTERVAL_RE.match(text) and not any(int(n) for n in re.findall(r"\d+", text)):
+        return timedelta()
+    wait = _interval(text)
+    if wait is None:
+        c.problem(
+            (*path, "channel_debounce"), f"bad interval {text!r} (use e.g. '0s', '30s', '2m')"
+        )
+    return wait or DEFAULT_CHANNEL_DEBOUNCE
+
+
 def _workers(c: _Checker, raw: Any) -> WorkerSettings:
     path: KeyPath = ("workers",)
     table = c.table(raw, path, set(WorkerSettings.__dataclass_fields__))
@@ -519,7 +605,7 @@ def _workers(c: _Checker, raw: Any) -> WorkerSettings:
 
 
 _SERVICE_KEYS: tuple[str, ...] = ("data_dir", "database_url", "retention_days", "retry_backoff")
-_SERVICE_KEYS += ("allow_private_addresses",)
+_SERVICE_KEYS += ("allow_private_addresses", "channel_debounce")
 _OUTPUT_KEYS: tuple[str, ...] = ("directory", "base_url", "item_limit", "websub_hub")
 _OUTPUT_KEYS += ("websub_attempts", "websub_backoff")
 

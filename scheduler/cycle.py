@@ -12,23 +12,37 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from lingofeed.feeds.errors import FetchError, SourceError, StorageError
 from lingofeed.feeds.ingest.files import load_directory
 from lingofeed.feeds.ingest.parse import parse_feed
 from lingofeed.feeds.publish.atomic import PublishError
-from lingofeed.feeds.publish.site import publish_site
+from lingofeed.feeds.publish.site import (
+    PublishContext,
+    SitePublish,
+    publish_all,
+    publish_source,
+    publish_waiting,
+)
 from lingofeed.feeds.render.errors import RenderError
-from lingofeed.feeds.render.settings import FeedSettings, LanguageMeta
+from lingofeed.feeds.render.settings import (
+    CHANNEL,
+    SOURCE,
+    FeedFamily,
+    FeedSettings,
+    LanguageMeta,
+)
 from lingofeed.feeds.store import SourceState
 from lingofeed.feeds.types import EntryData, Source
 from lingofeed.scheduler.backoff import backoff
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.fulltext import with_full_text
 from lingofeed.scheduler.removed import retire_removed_sources
-from lingofeed.scheduler.settings import Settings, SourceSettings
+from lingofeed.scheduler.settings import ChannelWords, Settings, SourceSettings
 from lingofeed.scheduler.translating import translate_pending
 from lingofeed.scheduler.types import CycleContext, SourceReport
 from lingofeed.scheduler.websub import announce
@@ -52,9 +66,10 @@ class FetchOutcome:
 
 
 def run_cycle(ctx: CycleContext) -> list[SourceReport]:
-    """Every configured source once, then one publish (``lingofeed once``)."""
+    """Every configured source once, then one publish of everything changed (``lingofeed
+    once``): channels are not debounced, so the cycle ends with the final state published."""
     reports = [run_source(ctx, source, publish=False) for source in ctx.settings.sources]
-    written = publish_changes(ctx, reports[-1].source_id if reports else "-")
+    written = len(publish_everything(ctx).changed)
     return [*reports[:-1], *[replace(r, files_written=written) for r in reports[-1:]]]
 
 
@@ -78,7 +93,10 @@ def run_source(
         problems=tuple(p for outcome in outcomes if (p := outcome.problem())),
     )
     if publish:
-        report = replace(report, files_written=publish_changes(ctx, configured.source.id))
+        published = publish_source_feeds(ctx, configured.source.id)
+        report = replace(
+            report, files_written=len(published.changed), waiting_until=published.waiting_until
+        )
     ctx.metrics.observe_source_cycle(configured.source.id, time.perf_counter() - started)
     return report
 
@@ -118,13 +136,29 @@ def _store(
     return SourceReport(source.id, True, len(result.new), len(result.changed))
 
 
-def refresh(ctx: CycleContext) -> int:
+def refresh(ctx: CycleContext) -> SitePublish:
     """Translate what a config edit left pending in every source (a new language, a glossary
     change), then publish once; nothing is fetched. A reload runs it so that an edit shows at
-    once, not at each source's next run. Returns the files written."""
+    once, not at each source's next run. Returns what was published."""
     for configured in ctx.settings.sources:
         translate_pending(ctx, configured.source.id)
-    return publish_changes(ctx, "-")
+    return publish_everything(ctx)
+
+
+def publish_everything(ctx: CycleContext) -> SitePublish:
+    """Retire sources that left the config, then check and publish every feed (``once``, a
+    reload, the service's start: a config edited while it was stopped shows at once)."""
+    return _publish(ctx, "-", publish_all, retire=True)
+
+
+def publish_source_feeds(ctx: CycleContext, source_id: str) -> SitePublish:
+    """Publish the source's own feeds now and its channels when their debounce allows."""
+    return _publish(ctx, source_id, partial(publish_source, source_id=source_id))
+
+
+def publish_channels(ctx: CycleContext) -> SitePublish:
+    """Publish the channels whose debounce window is over (the service's timer calls it)."""
+    return _publish(ctx, "-", publish_waiting)
 
 
 def _fetch(ctx: CycleContext, source: Source) -> FetchOutcome | str | None:
@@ -208,7 +242,7 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
 
     Only a fetch that succeeded and saw everything upstream lists (a 304 included) confirms an
     item is still gone; after a failed or partial one nothing is deleted. Until it is deleted a
-    gone item stays in the published feeds (``publish_site``).
+    gone item stays in the published feeds (``feeds.publish.site``).
     """
     before = ctx.clock() - timedelta(days=ctx.settings.retention_days)
     deleted = ctx.storage.delete_gone(before, source_id=source_id)
@@ -216,29 +250,54 @@ def _delete_expired(ctx: CycleContext, source_id: str) -> None:
         log.info(event("deleted-gone", source=source_id, deleted=deleted, gone_before=before))
 
 
-def publish_changes(ctx: CycleContext, source_id: str) -> int:
-    """Render all languages from the store and write what changed; a failure keeps old files.
-
-    Then the hub is told which feeds changed (``scheduler.websub.announce``, in the background).
-    """
+def _publish(
+    ctx: CycleContext,
+    source_id: str,
+    publisher: Callable[[PublishContext], SitePublish],
+    *,
+    retire: bool = False,
+) -> SitePublish:
+    """Publish what changed from the store, then tell the hub; a failure keeps the old files
+    (and the waiting marks, so the next publish retries). ``retire`` first retires removed
+    sources (it reads every source's row, so only the publishes that check everything do it)."""
     try:
-        retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
-        result = publish_site(
-            ctx.storage,
-            feed_settings(ctx.settings),
-            ctx.settings.output.directory,
-            {s.source.id for s in ctx.settings.sources},
+        if retire:
+            retire_removed_sources(ctx.storage, ctx.settings, ctx.clock())
+        result = publisher(
+            PublishContext(
+                ctx.storage,
+                feed_settings(ctx.settings),
+                ctx.settings.output.directory,
+                ctx.clock(),
+                ctx.settings.channel_debounce,
+            )
         )
     except (OSError, StorageError, PublishError, RenderError) as exc:
         log.error(event("publish-failed", source=source_id, error=exc))
-        return 0
-    log.info(event("published", source=source_id, files_written=len(result.changed)))
-    announce(ctx, result.changed)
-    return len(result.changed)
+        return SitePublish()
+    waiting = result.waiting_until.isoformat() if result.waiting_until else "-"
+    log.info(
+        event("published", source=source_id, files_written=len(result.changed), waiting=waiting)
+    )
+    announce(ctx, result.changed)  # the WebSub hub hears of the changed feeds (background)
+    return result
+
+
+_feed_settings: list[tuple[Settings, FeedSettings]] = []
 
 
 def feed_settings(settings: Settings) -> FeedSettings:
-    """What the renderer needs, from the operator's config."""
+    """What the renderer needs, from the operator's config: one object per settings object
+    (kept by identity: hashing a thousand sources' settings per job would cost more than the
+    job), so the publisher's per-site tables are built once per config version, not per job."""
+    if _feed_settings and _feed_settings[0][0] is settings:
+        return _feed_settings[0][1]
+    built = _build_feed_settings(settings)
+    _feed_settings[:] = [(settings, built)]
+    return built
+
+
+def _build_feed_settings(settings: Settings) -> FeedSettings:
     return FeedSettings(
         base_url=settings.output.base_url,
         languages=settings.language_codes,
@@ -254,4 +313,27 @@ def feed_settings(settings: Settings) -> FeedSettings:
         },
         item_limit=settings.output.item_limit,
         hub_url=settings.output.websub_hub,
+        families=_families(settings),
     )
+
+
+def _families(settings: Settings) -> tuple[FeedFamily, ...]:
+    """Every channel's feed family, then every source's, in config order."""
+    channels = tuple(
+        FeedFamily(
+            CHANNEL,
+            channel.id,
+            frozenset(channel.sources),
+            {
+                code: LanguageMeta(words.title, words.description)
+                for code in settings.language_codes
+                if (words := channel.words_for(code)) != ChannelWords()
+            },
+        )
+        for channel in settings.channels
+    )
+    sources = tuple(
+        FeedFamily(SOURCE, configured.source.id, frozenset({configured.source.id}))
+        for configured in settings.sources
+    )
+    return channels + sources

@@ -49,9 +49,10 @@ from procrastinate.jobs import Status
 from sqlalchemy.engine import Engine
 
 from lingofeed.feeds.errors import LingofeedError
+from lingofeed.feeds.publish.site import SitePublish
 from lingofeed.feeds.store import SourceState
 from lingofeed.scheduler.config import load_settings
-from lingofeed.scheduler.cycle import ingest_source, publish_changes
+from lingofeed.scheduler.cycle import ingest_source, publish_channels, publish_source_feeds
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.runtime import Runtime
 from lingofeed.scheduler.settings import ConfigError, Schedule, Settings, SourceSettings
@@ -368,7 +369,7 @@ def _assemble(ctx: CycleContext, state: WorkerState, source_id: str, exclude: in
         debounce = ctx.settings.workers.publish_debounce
         _defer(
             publish,
-            queueing_lock="publish",
+            queueing_lock=f"publish:{source_id}",
             lock="publish",
             schedule_in={"seconds": debounce.total_seconds()},
         )(source_id=source_id)
@@ -376,8 +377,29 @@ def _assemble(ctx: CycleContext, state: WorkerState, source_id: str, exclude: in
 
 @tasks.task(name="publish", queue=QUEUE_PUBLISH, pass_context=True, retry=INFRASTRUCTURE_RETRY)
 def publish(context: JobContext, source_id: str) -> None:
-    """Render and write what changed (changes that arrived together publish once)."""
-    publish_changes(_state(context).context(run_models=False), source_id)
+    """Write the source's own feeds, and its channels unless their debounce holds them back
+    (then ``publish_waiting`` is deferred to when it ends). One publish job runs at a time
+    (``lock``): a channel file is never written by two jobs at once."""
+    _after(publish_source_feeds(_state(context).context(run_models=False), source_id))
+
+
+@tasks.task(
+    name="publish_waiting", queue=QUEUE_PUBLISH, pass_context=True, retry=INFRASTRUCTURE_RETRY
+)
+def publish_waiting(context: JobContext) -> None:
+    """Write the channels whose debounce window is over."""
+    _after(publish_channels(_state(context).context(run_models=False)))
+
+
+def _after(published: SitePublish) -> None:
+    """Channels still waiting are published when their window ends: nothing is left behind."""
+    if published.waiting_until is not None:
+        _defer(
+            publish_waiting,
+            queueing_lock="publish-waiting",
+            lock="publish",
+            schedule_at=published.waiting_until,
+        )()
 
 
 @tasks.periodic(cron=TICK_CRON, periodic_id="retry_stalled")

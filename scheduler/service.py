@@ -40,7 +40,13 @@ from lingofeed.feeds.serve.app import (
 )
 from lingofeed.scheduler import status
 from lingofeed.scheduler.config import ENGINE_KEYS, load_settings
-from lingofeed.scheduler.cycle import feed_settings, refresh, run_source
+from lingofeed.scheduler.cycle import (
+    feed_settings,
+    publish_channels,
+    publish_everything,
+    refresh,
+    run_source,
+)
 from lingofeed.scheduler.events import event
 from lingofeed.scheduler.runtime import Runtime, open_runtime
 from lingofeed.scheduler.settings import ConfigError, Schedule, Settings, SourceSettings
@@ -54,6 +60,8 @@ MISFIRE_GRACE = timedelta(hours=1)
 #: The one-off job a reload adds to translate what it left pending and re-publish (a colon
 #: never appears in a source id).
 _REFRESH_JOB = "reload:refresh"
+#: The one-off job that publishes channels whose debounce window is over.
+_CHANNELS_JOB = "publish:channels"
 
 
 def trigger_for(schedule: Schedule) -> BaseTrigger:
@@ -152,6 +160,10 @@ class Service:
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=True)
         self._scheduler = scheduler
+        scheduler.add_job(
+            self._publish_everything, id=_CHANNELS_JOB, name="publish", replace_existing=True,
+            next_run_time=datetime.now(UTC), misfire_grace_time=None,
+        )  # fmt: skip
         self._schedule(settings.sources, first=True)
 
     # -- jobs ----------------------------------------------------------------------------------
@@ -163,7 +175,7 @@ class Service:
             return
         wanted = {configured.source.id: configured for configured in sources}
         for job in self._scheduler.get_jobs():
-            if job.id not in wanted and job.id != _REFRESH_JOB:
+            if job.id not in wanted and job.id not in (_REFRESH_JOB, _CHANNELS_JOB):
                 job.remove()
                 log.info(event("unscheduled", source=job.id))
         for source_id, configured in wanted.items():
@@ -192,9 +204,48 @@ class Service:
         if configured is None or runtime is None or self._stop.is_set():
             return
         try:
-            run_source(runtime.context(settings), configured)
+            report = run_source(runtime.context(settings), configured)
         except Exception as exc:
             log.exception(event("cycle-crashed", source=source_id, error=exc))
+            return
+        self._publish_channels_at(report.waiting_until)
+
+    def _publish_channels_at(self, when: datetime | None) -> None:
+        """Run ``publish_channels`` at ``when`` (or earlier, if it is already due earlier).
+
+        Channels wait for their debounce window; this timer publishes them when it ends even
+        if no further job comes, so the final state is always published.
+        """
+        if when is None or self._scheduler is None or self._stop.is_set():
+            return
+        job = self._scheduler.get_job(_CHANNELS_JOB)
+        if job is not None and job.next_run_time is not None and job.next_run_time <= when:
+            return
+        self._scheduler.add_job(
+            self._publish_channels, id=_CHANNELS_JOB, name="channels", replace_existing=True,
+            next_run_time=when, misfire_grace_time=None,
+        )  # fmt: skip
+
+    def _publish_everything(self) -> None:
+        """The first job: every feed checked, so what changed while the service was stopped
+        (a config edit, a crash before a channel was published) is published at once."""
+        if self._runtime is None or self._stop.is_set():
+            return
+        try:
+            publish_everything(self._runtime.context(self.settings))
+        except Exception as exc:
+            log.exception(event("publish-crashed", error=exc))
+
+    def _publish_channels(self) -> None:
+        """The timer's job: publish the channels that are due, re-arm for those still waiting."""
+        if self._runtime is None or self._stop.is_set():
+            return
+        try:
+            result = publish_channels(self._runtime.context(self.settings))
+        except Exception as exc:
+            log.exception(event("publish-crashed", error=exc))
+            return
+        self._publish_channels_at(result.waiting_until)
 
     def _retry_at_backoff(self, done: JobExecutionEvent) -> None:
         """After a source's run: when its backoff ends before its next regular run, run it then.

@@ -23,6 +23,8 @@ DEFAULT_RETRY_BACKOFF = timedelta(minutes=1)
 DEFAULT_WEBSUB_BACKOFF = timedelta(seconds=5)
 #: Requests per changed feed URL at most (``[output] websub_attempts``).
 DEFAULT_WEBSUB_ATTEMPTS = 4
+#: Shortest time between two publishes of one channel (``[service] channel_debounce``).
+DEFAULT_CHANNEL_DEBOUNCE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,34 @@ class SourceSettings:
     schedule: Schedule
     #: Its ``include``/``exclude`` filters and ``translate`` field choice.
     selection: Selection = EVERYTHING
+    #: Labels channels select sources by (``[channels.<id>] tags``).
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChannelWords:
+    """A channel's title and description in one language; None means the default."""
+
+    title: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """A named group of sources with a feed family of its own (``[channels.<id>]``)."""
+
+    id: str
+    #: Every source the channel shows: the listed ones and those with one of its tags, in
+    #: config order.
+    sources: tuple[str, ...]
+    #: Per language code; ``""`` holds the words given for every language.
+    words: tuple[tuple[str, ChannelWords], ...] = ()
+
+    def words_for(self, language: str) -> ChannelWords:
+        """The language's own words, each falling back to the channel-wide one."""
+        found = dict(self.words)
+        own, shared = found.get(language, ChannelWords()), found.get("", ChannelWords())
+        return ChannelWords(own.title or shared.title, own.description or shared.description)
 
 
 @dataclass(frozen=True)
@@ -184,6 +214,9 @@ class Settings:
     #: addresses; off, links from upstream cannot reach the service's own network.
     allow_private_addresses: bool = False
     workers: WorkerSettings = WorkerSettings()
+    channels: tuple[ChannelSettings, ...] = ()
+    #: Shortest time between two publishes of a channel (the default one included).
+    channel_debounce: timedelta = DEFAULT_CHANNEL_DEBOUNCE
 
     @property
     def language_codes(self) -> tuple[str, ...]:

@@ -85,3 +85,5 @@ class SourceReport:
     error: str | None = None
     #: One line per language with untranslated items: ``de: 3 items not translated: <why>``.
     problems: tuple[str, ...] = ()
+    #: When channels this run changed may be published (their debounce window ends).
+    waiting_until: datetime | None = None

@@ -286,7 +286,7 @@ def test_status_counts_the_failed_pages_of_the_source(runs):
         line for line in runs.status.stdout.splitlines() if line.startswith(("source", "sahel"))
     )
     assert "pages failed" in head
-    assert re.search(r"\s3\s+page: ", row), row
+    assert re.search(r"\s3\s+0\s+page: ", row), row  # pages failed, filtered, error
 
 
 @pytest.fixture(scope="module")

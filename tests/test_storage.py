@@ -18,6 +18,8 @@ import sqlalchemy as sa
 
 from lingofeed.feeds.errors import StorageError
 from lingofeed.feeds.store import (
+    FeedState,
+    PublishedFile,
     SqlTranslationMemory,
     Storage,
     StorageType,
@@ -500,6 +502,17 @@ CALLS: dict[str, Callable[[Storage], object]] = {
     "record_page_failure": lambda s: s.record_page_failure(
         "https://x.example/a", T0, source_id="s", entry_hash="h", error="e"
     ),
+    "count_localized": lambda s: s.count_localized("en", ["s"]),
+    "get_localized_window": lambda s: s.get_localized_window("en", ["s"], limit=5),
+    "get_published_files": lambda s: s.get_published_files(["en/feed.xml"]),
+    "record_published_files": lambda s: s.record_published_files(
+        [PublishedFile("en/feed.xml", "0" * 64, 1, 1)]
+    ),
+    "forget_feeds": lambda s: s.forget_feeds(["en/sources/s"]),
+    "get_feed_states": lambda s: s.get_feed_states(),
+    "get_dirty_feeds": lambda s: s.get_dirty_feeds(),
+    "save_feed_state": lambda s: s.save_feed_state(FeedState("en")),
+    "mark_feeds_dirty": lambda s: s.mark_feeds_dirty(["en"]),
 }
 
 MEMORY_CALLS: dict[str, Callable[[SqlTranslationMemory], object]] = {
@@ -521,7 +534,14 @@ def test_locked_calls_cover_every_method_of_every_table():
     assert memory_declared == set(MEMORY_CALLS)
     tables = {table.name for schema in STORE_SCHEMAS for table in schema.metadata.tables.values()}
     assert tables == {
-        *("sources", "articles", "translations", "pages", "translation_memory", "usage_counters")
+        "sources",
+        "articles",
+        "translations",
+        "pages",
+        "translation_memory",
+        "usage_counters",
+        "published_files",
+        "feed_states",
     }
 
 

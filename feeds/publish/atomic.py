@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import fcntl
 import gzip
+import hashlib
 import logging
 import os
 import stat
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from lingofeed.feeds.errors import LingofeedError
+from lingofeed.feeds.store import PublishedFile
 
 #: Prefix of temporary files; the server never serves dot-files, so half-written ones stay hidden.
 TEMP_PREFIX = ".lingofeed-"
@@ -128,14 +131,21 @@ def write_atomic(
     _fsync_directory(target.parent)
 
 
-def remove_stale_temp_files(root: Path) -> list[Path]:
-    """Delete temporary files under ``root`` that no live writer holds; return them.
+def remove_stale_temp_files(root: Path, directories: Collection[Path] | None = None) -> list[Path]:
+    """Delete temporary files under ``root`` (or only in ``directories``, not below them)
+    that no live writer holds; return them.
 
-    Best effort: a file that cannot be removed is logged and left for the next run.
+    ``publish`` sweeps only ``root`` and the directories it writes to: a leftover sits beside
+    the file it was for, and walking a site of a thousand sources on every job would cost more
+    than the job. Best effort: a file that cannot be removed is logged and left for the next run.
     """
     cutoff = time.time() - STALE_TEMP_SECONDS
     removed = []
-    for directory, _dirs, names in os.walk(root):
+    if directories is None:
+        listing = [(Path(d), names) for d, _dirs, names in os.walk(root)]
+    else:
+        listing = [(d, _names(d)) for d in sorted(directories)]
+    for directory, names in listing:
         for name in names:
             path = Path(directory, name)
             try:
@@ -146,6 +156,13 @@ def remove_stale_temp_files(root: Path) -> list[Path]:
     for path in removed:
         logger.warning("removed %s, left by an interrupted publisher", path)
     return removed
+
+
+def _names(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []
 
 
 def _remove_if_abandoned(path: Path, cutoff: float) -> bool:
@@ -183,28 +200,79 @@ def _same_bytes(target: Path, data: bytes) -> bool:
         return False
 
 
-def publish(output_dir: Path, files: Mapping[str, bytes]) -> PublishResult:
+class Manifest(Protocol):
+    """What is published, by content hash (the store's ``published_files``)."""
+
+    def get_published_files(self, paths: Collection[str]) -> Mapping[str, PublishedFile]: ...
+    def record_published_files(self, files: Sequence[PublishedFile]) -> None: ...
+
+
+def _matches(target: Path, record: PublishedFile | None, digest: str) -> bool | None:
+    """Whether ``target`` holds the bytes hashed ``digest``, by the manifest; None when the
+    manifest cannot say (no row: compare the bytes). A row whose size or mtime no longer
+    matches the file (changed behind the publisher's back, or gone) is not believed."""
+    if record is None:
+        return None
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        return False
+    on_disk = info.st_size == record.size and info.st_mtime_ns == record.mtime_ns
+    return on_disk and record.sha256 == digest
+
+
+def publish(
+    output_dir: Path, files: Mapping[str, bytes], manifest: Manifest | None = None
+) -> PublishResult:
     """Write each file whose bytes differ from what is published; leave the rest alone.
 
-    Paths are checked before anything is written, so one bad path publishes nothing.
+    With a ``manifest``, what is published is known from it (one query for all ``files``)
+    instead of reading each file back; written files are recorded in it, also when a later
+    file fails. Paths are checked before anything is written, so one bad path publishes nothing.
     """
     root = Path(output_dir)
     root.mkdir(parents=True, exist_ok=True)
     targets = {relative: resolve_inside(root, relative) for relative in sorted(files)}
-    remove_stale_temp_files(root)
+    remove_stale_temp_files(root, {root, *(target.parent for target in targets.values())})
+    known = manifest.get_published_files(list(targets)) if manifest is not None else {}
     changed: list[str] = []
     unchanged: list[str] = []
-    for relative, target in targets.items():
-        data = files[relative]
-        same = _same_bytes(target, data)
-        try:
-            if not same:
-                write_atomic(target, data)
-            _publish_sibling(target, data)
-        except OSError as error:
-            raise PublishError(f"could not publish {relative!r} to {target}: {error}") from error
-        (unchanged if same else changed).append(relative)
+    records: list[PublishedFile] = []
+    try:
+        for relative, target in targets.items():
+            data = files[relative]
+            digest = hashlib.sha256(data).hexdigest()
+            record = known.get(relative)
+            same = _matches(target, record, digest)
+            if same is None:
+                same = _same_bytes(target, data)
+            try:
+                if not same:
+                    write_atomic(target, data)
+                _publish_sibling(target, data)
+                if not same or record is None:
+                    info = target.stat()
+                    records.append(PublishedFile(relative, digest, info.st_size, info.st_mtime_ns))
+            except OSError as error:
+                message = f"could not publish {relative!r} to {target}: {error}"
+                raise PublishError(message) from error
+            (unchanged if same else changed).append(relative)
+    finally:
+        if manifest is not None:
+            manifest.record_published_files(records)
     return PublishResult(tuple(changed), tuple(unchanged))
+
+
+def unpublish(output_dir: Path, paths: Collection[str]) -> None:
+    """Remove published files (and their ``.gz`` siblings) of a feed that no longer exists."""
+    root = Path(output_dir)
+    for relative in sorted(paths):
+        target = resolve_inside(root, relative)
+        for path in (target, gzip_sibling(target)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                raise PublishError(f"could not remove {relative!r} ({path}): {error}") from error
 
 
 def _publish_sibling(target: Path, data: bytes) -> None:

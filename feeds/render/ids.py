@@ -6,7 +6,7 @@ import hashlib
 from urllib.parse import quote
 
 from lingofeed.feeds.render.languages import normalize_language
-from lingofeed.feeds.render.settings import FeedSettings
+from lingofeed.feeds.render.settings import DEFAULT_FEED, FeedFamily, FeedSettings
 from lingofeed.feeds.types import LocalizedEntry
 
 
@@ -25,6 +25,8 @@ def entry_id(settings: FeedSettings, entry: LocalizedEntry, fmt: str) -> str:
     )
 
 
-def feed_id(settings: FeedSettings, language: str) -> str:
-    """The Atom feed id of one language (shared by atom.xml and its archive pages, RFC 5005)."""
-    return f"tag:{settings.host},{settings.tag_date}:feeds/{language}"
+def feed_id(settings: FeedSettings, language: str, family: FeedFamily = DEFAULT_FEED) -> str:
+    """The Atom feed id of one family in one language (shared by atom.xml and its archive
+    pages, RFC 5005); the default channel keeps the id it always had, ``feeds/<lang>``."""
+    suffix = f"/{family.key}" if family.kind else ""
+    return f"tag:{settings.host},{settings.tag_date}:feeds/{language}{suffix}"

@@ -18,7 +18,7 @@ from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.render.links import entry_links
 from lingofeed.feeds.render.notices import MARKER_TERM
 from lingofeed.feeds.render.rss_atom import entry_body
-from lingofeed.feeds.render.settings import FeedSettings
+from lingofeed.feeds.render.settings import DEFAULT_FEED, FeedFamily, FeedSettings
 from lingofeed.feeds.sanitize import plain_text
 from lingofeed.feeds.types import LocalizedEntry
 
@@ -74,15 +74,18 @@ def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
 
 
 def render_json_feed(
-    settings: FeedSettings, language: str, entries: tuple[LocalizedEntry, ...]
+    settings: FeedSettings,
+    language: str,
+    entries: tuple[LocalizedEntry, ...],
+    family: FeedFamily = DEFAULT_FEED,
 ) -> bytes:
-    """One language's JSON Feed 1.1 document (entries newest first)."""
+    """One family's JSON Feed 1.1 document in one language (entries newest first)."""
     feed: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
-        "title": settings.title(language),
-        "description": settings.description(language),
+        "title": settings.feed_title(family, language),
+        "description": settings.feed_description(family, language),
         "home_page_url": settings.url("index.html"),
-        "feed_url": settings.url(f"{language}/{JSON_FILE}"),
+        "feed_url": settings.url(family.path(language, JSON_FILE)),
         "language": language,
         "authors": [{"name": settings.author}],
         "items": [_item(settings, entry) for entry in entries],

@@ -30,7 +30,13 @@ from lingofeed.feeds.render.formats import (
     RSS_FILE,
 )
 from lingofeed.feeds.render.languages import normalize_language
-from lingofeed.feeds.render.settings import FeedSettings
+from lingofeed.feeds.render.settings import (
+    CHANNEL,
+    DEFAULT_FEED,
+    SOURCE,
+    FeedFamily,
+    FeedSettings,
+)
 from lingofeed.feeds.render.xml_safe import xml_safe
 from lingofeed.feeds.types import LocalizedEntry
 
@@ -53,6 +59,8 @@ _WORDS = {
         "subscribe": "Subscribe",
         "updated": "Updated {date}",
         "empty": "No articles yet.",
+        "channels": "Channels",
+        "sources": "Sources",
     },
     "fr": {
         "intro": "Des fils d'actualité traduits automatiquement, un par langue. Ajoutez un fil "
@@ -61,6 +69,8 @@ _WORDS = {
         "subscribe": "S'abonner",
         "updated": "Mis à jour le {date}",
         "empty": "Aucun article pour l'instant.",
+        "channels": "Canaux",
+        "sources": "Sources",
     },
 }
 
@@ -94,6 +104,9 @@ time{unicode-bidi:isolate}
 .formats a{padding:.3rem .85rem;border:1px solid var(--accent);border-radius:999px;
 color:var(--accent);font-size:.9rem;text-decoration:none}
 .formats a:hover,.formats a:focus{background:var(--accent);color:var(--card)}
+.families{list-style:none;margin:0;padding:0}
+.families li{padding:.4rem 0;border-top:1px solid var(--line)}
+.families .formats a{padding:.1rem .6rem;font-size:.8rem}
 """
 
 
@@ -167,30 +180,67 @@ def _card(
         card.append(E.OL(E.CLASS("latest"), *items))
     else:
         card.append(_label(E.P(E.CLASS("empty"), words["empty"]), language))
-    links = [
-        E.A(label, href=settings.url(f"{language}/{name}"), type=mime, hreflang=language)
-        for name, mime, label in FORMATS
-    ]
     card.append(
         E.DIV(
             E.CLASS("subscribe"),
             _label(E.H3(words["subscribe"]), language),
-            E.P(E.CLASS("formats"), *links),
+            _format_links(settings, DEFAULT_FEED, language, FORMATS),
         )
     )
+    for kind in (CHANNEL, SOURCE):
+        families = [family for family in settings.families if family.kind == kind]
+        if families:
+            card.append(_label(E.H3(words[kind]), language))
+            card.append(_family_list(settings, families, language))
     return card
 
 
+def _format_links(
+    settings: FeedSettings,
+    family: FeedFamily,
+    language: str,
+    formats: Sequence[tuple[str, str, str]],
+) -> etree._Element:
+    """One family's subscribe buttons in one language."""
+    links = [
+        E.A(label, href=settings.url(family.path(language, name)), type=mime, hreflang=language)
+        for name, mime, label in formats
+    ]
+    return E.P(E.CLASS("formats"), *links)
+
+
+def _family_list(
+    settings: FeedSettings, families: Sequence[FeedFamily], language: str
+) -> etree._Element:
+    """Every channel (or source) of a language: its title and its feeds."""
+    feeds = [format_ for format_ in FORMATS if format_[1] != MIME_OPML]
+    return E.UL(
+        E.CLASS("families"),
+        *[
+            E.LI(
+                settings.feed_title(family, language),
+                _format_links(settings, family, language, feeds),
+                id=f"{language}-{family.kind}-{family.id}",
+            )
+            for family in families
+        ],
+    )
+
+
 def _discovery_links(settings: FeedSettings) -> list[etree._Element]:
-    """``<link rel=alternate>`` for every feed, so readers given the page find them all."""
+    """``<link rel=alternate>`` for the default channel and every channel, so readers given
+    the page find them; per-source feeds are listed in the page and the OPML only (a thousand
+    sources would make a head of thousands of links)."""
+    families = [DEFAULT_FEED, *(f for f in settings.families if f.kind == CHANNEL)]
     return [
         E.LINK(
             rel="alternate",
             type=mime,
             hreflang=language,
-            title=f"{settings.title(language)} ({label})",
-            href=settings.url(f"{language}/{name}"),
+            title=f"{settings.feed_title(family, language)} ({label})",
+            href=settings.url(family.path(language, name)),
         )
+        for family in families
         for language in settings.languages
         for name, mime, label in FORMATS
         if mime != MIME_OPML
@@ -218,19 +268,22 @@ def render_index(settings: FeedSettings, entries: Mapping[str, Sequence[Localize
 
 
 def render_opml(settings: FeedSettings, language: str) -> bytes:
-    """An OPML 2.0 list a reader can import: the RSS feed (the most widely read format)."""
+    """An OPML 2.0 list a reader can import: every family's RSS feed (the most widely read
+    format) in ``language``, the default channel first, then channels, then sources."""
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
     etree.SubElement(head, "title").text = settings.title(language)
     body = etree.SubElement(opml, "body")
-    etree.SubElement(
-        body,
-        "outline",
-        type="rss",
-        text=settings.title(language),
-        title=settings.title(language),
-        language=language,
-        xmlUrl=settings.url(f"{language}/{RSS_FILE}"),
-        htmlUrl=settings.url("index.html"),
-    )
+    for family in settings.all_families:
+        title = settings.feed_title(family, language)
+        etree.SubElement(
+            body,
+            "outline",
+            type="rss",
+            text=title,
+            title=title,
+            language=language,
+            xmlUrl=settings.url(family.path(language, RSS_FILE)),
+            htmlUrl=settings.url("index.html"),
+        )
     return bytes(etree.tostring(opml, encoding="UTF-8", xml_declaration=True, pretty_print=True))

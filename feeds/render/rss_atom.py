@@ -24,7 +24,7 @@ from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.render.links import Link, entry_links, media_type
 from lingofeed.feeds.render.notices import MARKER_SCHEME, MARKER_TERM, notice_html
 from lingofeed.feeds.render.original import field_html, original_language
-from lingofeed.feeds.render.settings import FeedSettings
+from lingofeed.feeds.render.settings import DEFAULT_FEED, FeedFamily, FeedSettings
 from lingofeed.feeds.types import LocalizedEntry
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -47,6 +47,8 @@ class FeedDocument:
     links: tuple[Link, ...] = ()
     #: True for an RFC 5005 archive page (writes ``fh:archive``).
     archive: bool = False
+    #: Whose feed this is: its title, description and feed id.
+    family: FeedFamily = DEFAULT_FEED
 
 
 def _set_link(element: Any, link: Link) -> None:
@@ -160,9 +162,9 @@ def _generator(
     language = document.language
     generator = FeedGenerator()
     generator.register_extension(_EXTENSION, _FeedExtension, _EntryExtension)
-    generator.id(feed_id(settings, language))
-    generator.title(settings.title(language))
-    generator.description(settings.description(language))
+    generator.id(feed_id(settings, language, document.family))
+    generator.title(settings.feed_title(document.family, language))
+    generator.description(settings.feed_description(document.family, language))
     generator.language(language)
     generator.author({"name": settings.author})
     generator.generator(settings.generator)

@@ -36,6 +36,51 @@ class LanguageMeta:
 
 
 @dataclass(frozen=True)
+class FeedFamily:
+    """One feed family (RSS, Atom with its RFC 5005 archives, JSON Feed) in every language.
+
+    The default channel (every source, ``kind == ""``) lives at ``<lang>/feed.xml`` as it always
+    has; a source's feeds under ``<lang>/sources/<id>/`` and a channel's under
+    ``<lang>/channels/<id>/``. Ids are letters, digits, ``-`` and ``_`` (checked by the config),
+    so the ``sources/`` and ``channels/`` levels keep them from ever meeting ``archive/`` or
+    each other.
+    """
+
+    #: ``""`` (the default channel), ``SOURCE`` or ``CHANNEL``.
+    kind: str = ""
+    id: str = ""
+    #: Source ids shown; None for the default channel (every configured source).
+    sources: frozenset[str] | None = None
+    #: Title and description per language (notices are the site's); None means the default.
+    meta: Mapping[str, LanguageMeta] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("", SOURCE, CHANNEL) or bool(self.kind) != bool(self.id):
+            raise RenderError(f"not a feed family: kind={self.kind!r} id={self.id!r}")
+        meta = {normalize_language(code): value for code, value in self.meta.items()}
+        object.__setattr__(self, "meta", meta)
+
+    @property
+    def key(self) -> str:
+        """``""``, ``sources/<id>`` or ``channels/<id>``: the family's place in every language."""
+        return f"{self.kind}/{self.id}" if self.kind else ""
+
+    def path(self, language: str, name: str) -> str:
+        """Path of ``name`` (``feed.xml``, ``archive/3.xml``) of this family in ``language``."""
+        return f"{language}/{self.key}/{name}" if self.kind else f"{language}/{name}"
+
+    def shows(self, source_id: str) -> bool:
+        return self.sources is None or source_id in self.sources
+
+
+#: ``FeedFamily.kind`` of a source's own feeds and of an operator's channel.
+SOURCE = "sources"
+CHANNEL = "channels"
+#: The all-sources feed family, published at ``<lang>/feed.xml`` etc.
+DEFAULT_FEED = FeedFamily()
+
+
+@dataclass(frozen=True)
 class FeedSettings:
     """Everything rendering needs besides the entries; one per site, passed down explicitly."""
 
@@ -54,6 +99,8 @@ class FeedSettings:
     author: str = "lingofeed"
     #: Date part of the ``tag:`` URIs used as ids: a date the operator owned the host name.
     tag_date: str = "2024"
+    #: Every source's and channel's feed family (the default channel is always published).
+    families: tuple[FeedFamily, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.base_url.endswith("/") or not urlsplit(self.base_url).hostname:
@@ -87,3 +134,22 @@ class FeedSettings:
     def description(self, language: str) -> str:
         """Feed description: configured, or the title (RSS requires one)."""
         return self.meta.get(language, LanguageMeta()).description or self.title(language)
+
+    def feed_title(self, family: FeedFamily, language: str) -> str:
+        """A family's title: configured, else the site's title with the source or channel id."""
+        configured = family.meta.get(language, LanguageMeta()).title
+        if configured:
+            return configured
+        return f"{self.title(language)}: {family.id}" if family.kind else self.title(language)
+
+    def feed_description(self, family: FeedFamily, language: str) -> str:
+        """A family's description: configured, else its title (RSS requires one)."""
+        if not family.kind:
+            return self.description(language)
+        configured = family.meta.get(language, LanguageMeta()).description
+        return configured or self.feed_title(family, language)
+
+    @property
+    def all_families(self) -> tuple[FeedFamily, ...]:
+        """The default channel first, then the configured channels and sources."""
+        return (DEFAULT_FEED, *self.families)

@@ -1,16 +1,17 @@
 """The store: every table lingofeed keeps, behind typed methods.
 
 The cycle codes against ``StorageType`` (source fetch state, articles, their per-language
-translations, usage counters); ``Storage`` implements it with SQLAlchemy Core on the engine from
-``feeds.store.db`` (SQLite by default, PostgreSQL by URL). ``SqlTranslationMemory`` implements
-the pipeline's ``translations.memory.TranslationMemory`` on the same engine. One engine with
-pooled connections: safe to share between threads, and between processes writing one database
-(every insert is an ``INSERT … ON CONFLICT``, every write one ``write_transaction``).
+translations, usage counters, publish state); ``Storage`` implements it with SQLAlchemy Core on
+the engine from ``feeds.store.db`` (SQLite by default, PostgreSQL by URL).
+``SqlTranslationMemory`` implements the pipeline's ``translations.memory.TranslationMemory`` on
+the same engine. One engine with pooled connections: safe to share between threads, and
+between processes writing one database (every insert is an ``INSERT … ON CONFLICT``, every
+write one ``write_transaction``).
 
 ``Storage`` is assembled from one mixin per domain, each in its own module: sources
 (``_sources``), articles (``_articles``), full-text pages (``_pages``), translations
-(``_translations``), usage (``_usage``), on the shared engine and transactions of ``_base``.
-Records and the Protocol live in ``_types``.
+(``_translations``), usage (``_usage``), publish state (``_published``), on the shared engine
+and transactions of ``_base``. Records and the Protocol live in ``_types``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from lingofeed.feeds.store._articles import ArticlesMixin
 from lingofeed.feeds.store._memory import SqlTranslationMemory
 from lingofeed.feeds.store._pages import PagesMixin
+from lingofeed.feeds.store._published import PublishedMixin
 from lingofeed.feeds.store._sources import SourcesMixin
 from lingofeed.feeds.store._translations import (
     TranslationsMixin,
@@ -32,8 +34,10 @@ from lingofeed.feeds.store._translations import (
     same_language,
 )
 from lingofeed.feeds.store._types import (
+    FeedState,
     MemoryStats,
     PageState,
+    PublishedFile,
     SourceState,
     StorageCounts,
     StorageType,
@@ -46,8 +50,10 @@ from lingofeed.feeds.store._usage import UsageMixin
 from lingofeed.feeds.store.schema import articles, pages, translations
 
 __all__ = [
+    "FeedState",
     "MemoryStats",
     "PageState",
+    "PublishedFile",
     "SourceState",
     "SqlTranslationMemory",
     "Storage",
@@ -62,7 +68,9 @@ __all__ = [
 ]
 
 
-class Storage(SourcesMixin, ArticlesMixin, PagesMixin, TranslationsMixin, UsageMixin):
+class Storage(
+    SourcesMixin, ArticlesMixin, PagesMixin, TranslationsMixin, UsageMixin, PublishedMixin
+):
     """``StorageType`` on a SQLAlchemy engine; creates or upgrades every table on open."""
 
     def get_counts(

@@ -7,7 +7,7 @@ context (glossary, model ids) they were made from, so the cycle can ask which ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -162,6 +162,41 @@ class TranslationsMixin(StorageBase):
                 shown.append(original_entry(article, translation_failed=failed))
         return shown
 
+    def count_localized(self, language: str, source_ids: Collection[str]) -> int:
+        """How many entries ``language``'s feeds over ``source_ids`` show, gone ones included
+        (a feed keeps them until retention deletes them): fixes the family's archive pages."""
+        query = count_shown(language).where(articles.c.source_id.in_(sorted(source_ids)))
+        with self._connect(f"feed entry count for {language!r}") as conn:
+            return int(conn.scalar(query) or 0)
+
+    def get_localized_window(
+        self, language: str, source_ids: Collection[str], *, limit: int, offset: int = 0
+    ) -> list[LocalizedEntry]:
+        """``limit`` entries of ``language``'s feeds over ``source_ids``, newest first, after
+        skipping the ``offset`` newest: what one feed family shows, without reading the rest
+        (``get_localized`` reads everything)."""
+        if limit <= 0:
+            return []
+        with self._connect(f"feed entries for {language!r}") as conn:
+            query = (
+                sa.select(articles, *_TRANSLATION_COLUMNS)
+                .select_from(_with_translations(language))
+                .where(articles.c.source_id.in_(sorted(source_ids)), _shown(language))
+                .order_by(*_feed_order(conn.dialect.name))
+                .limit(limit)
+                .offset(max(offset, 0))
+            )
+            rows = list(conn.execute(query).mappings())
+        return [_shown_entry(row, language) for row in rows]
+
+
+def _shown_entry(row: RowMapping, language: str) -> LocalizedEntry:
+    """A row of ``_shown(language)``: its translation, or the article as it is."""
+    article = article_from_row(row)
+    if row["t_status"] is not None and row["t_fields"]:
+        return localize(article, translation_from_row(_unprefixed(row)))
+    return original_entry(article)
+
 
 def translation_from_row(row: Mapping[Any, Any]) -> TranslationRecord:
     return TranslationRecord(
@@ -275,20 +310,49 @@ def _same_language_sql(
     )
 
 
-def count_shown(language: str) -> sa.Select[Any]:
-    """``len(get_localized(language, include_gone=True))`` in SQL: translated or own language."""
-    translated = sa.or_(
+def _translated() -> sa.ColumnElement[bool]:
+    """The joined translation row has fields to show (the last good ones count), or is a
+    finished translation with none (its source translates no field the article has)."""
+    return sa.or_(
         translations.c.status == TranslationStatus.DONE.value,
         sa.and_(
             translations.c.status.is_not(None), sa.cast(translations.c.fields, sa.Text) != "{}"
         ),
     )
-    return (
-        sa.select(sa.func.count())
-        .select_from(_with_translations(language))
-        .where(sa.or_(translated, _same_language_sql(articles.c.language, language)))
-        .where(_not_filtered())
+
+
+def _shown(language: str) -> sa.ColumnElement[bool]:
+    """``language``'s feeds show the article: translated into it, or written in it, and not
+    left out by its source's filters."""
+    return sa.and_(
+        sa.or_(_translated(), _same_language_sql(articles.c.language, language)),
+        _not_filtered(),
     )
+
+
+def count_shown(language: str) -> sa.Select[Any]:
+    """``len(get_localized(language, include_gone=True))`` in SQL: translated or own language."""
+    return (
+        sa.select(sa.func.count()).select_from(_with_translations(language)).where(_shown(language))
+    )
+
+
+def _feed_order(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
+    """Newest first exactly as the renderer's ``age_key`` orders entries, in SQL.
+
+    ``age_key`` is (published, else the entry's updated date, source id, upstream id); the
+    entry's updated date is its translation's ``content_updated_at`` when it is shown
+    translated, else ``article_date``. Ids compare bytewise (code points, as Python does):
+    PostgreSQL's locale collation would order them otherwise.
+    """
+    translated_date = sa.case((_translated(), translations.c.content_updated_at), else_=None)
+    age = sa.func.coalesce(
+        articles.c.published, translated_date, articles.c.updated, articles.c.first_seen
+    )
+    ids: list[sa.ColumnElement[Any]] = [articles.c.source_id, articles.c.upstream_id]
+    if dialect == "postgresql":
+        ids = [column.collate("C") for column in ids]
+    return (age.desc(), *(column.desc() for column in ids))
 
 
 def _with_translations(language: str) -> sa.FromClause:

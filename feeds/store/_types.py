@@ -158,6 +158,32 @@ class Usage:
         return self.model_segments / self.model_seconds if self.model_seconds > 0 else None
 
 
+@dataclass(frozen=True)
+class PublishedFile:
+    """One manifest row: what a published file holds (its hash) and how it looked on disk."""
+
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """One ``feed_states`` row: what a feed family in one language was last published from."""
+
+    feed: str
+    settings: str = ""
+    digest: str = ""
+    count: int = 0
+    pages: int = 0
+    #: Source and upstream id of the newest archived entry (``""`` with no archive page).
+    boundary: str = ""
+    #: Non-zero while a change of one of its sources waits to be published.
+    dirty: int = 0
+    published_at: datetime | None = None
+
+
 @dataclass
 class MemoryStats:
     """This process's translation-memory counters, for usage and metrics; they only grow."""
@@ -285,6 +311,10 @@ class StorageType(Protocol):
     def get_localized(
         self, language: str, *, source_id: str | None = None, include_gone: bool = False
     ) -> list[LocalizedEntry]: ...
+    def count_localized(self, language: str, source_ids: Collection[str]) -> int: ...
+    def get_localized_window(
+        self, language: str, source_ids: Collection[str], *, limit: int, offset: int = 0
+    ) -> list[LocalizedEntry]: ...
     def get_counts(
         self,
         contexts: Mapping[str, str] | None = None,
@@ -294,3 +324,12 @@ class StorageType(Protocol):
     # usage
     def add_usage(self, language: str, usage: Usage) -> None: ...
     def get_usage(self) -> dict[str, Usage]: ...
+
+    # publish state
+    def get_published_files(self, paths: Collection[str]) -> dict[str, PublishedFile]: ...
+    def record_published_files(self, files: Sequence[PublishedFile]) -> None: ...
+    def forget_feeds(self, prefixes: Collection[str]) -> list[str]: ...
+    def get_feed_states(self, feeds: Collection[str] | None = None) -> dict[str, FeedState]: ...
+    def get_dirty_feeds(self) -> dict[str, FeedState]: ...
+    def save_feed_state(self, state: FeedState, *, mark_dirty: Collection[str] = ()) -> None: ...
+    def mark_feeds_dirty(self, feeds: Collection[str]) -> None: ...

@@ -1,9 +1,10 @@
 """Table definitions: every table lingofeed keeps.
 
-Contains no business logic. Tables are declared with SQLAlchemy Core in three ``Schema``s, each
+Contains no business logic. Tables are declared with SQLAlchemy Core in four ``Schema``s, each
 versioned on its own so an existing database keeps its recorded versions: ``FEEDS_SCHEMA``
 (sources, articles, per-language translations), ``TM_SCHEMA`` (the translation memory) and
-``USAGE_SCHEMA`` (model usage counters). ``feeds.store`` creates or upgrades all of them on open
+``USAGE_SCHEMA`` (model usage counters) and ``PUBLISH_SCHEMA`` (the manifest of published
+files and each feed family's publish state). ``feeds.store`` creates or upgrades all of them on open
 (``STORE_SCHEMAS``), reads and writes them and maps their rows to its records; PostgreSQL needs
 only a different URL.
 """
@@ -239,5 +240,41 @@ usage_counters = sa.Table(
 #: Named "status" since it was created by the status page: existing databases record it so.
 USAGE_SCHEMA = Schema("status", usage_metadata, version=1)
 
+publish_metadata = sa.MetaData()
+#: The manifest: what each published file holds, so a publish knows without reading it back.
+published_files = sa.Table(
+    "published_files",
+    publish_metadata,
+    #: Relative to the output directory, e.g. ``fr/sources/blog/atom.xml``.
+    sa.Column("path", sa.String(512), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    #: The file's size and mtime when written: a file changed or removed behind the
+    #: publisher's back (a restored backup, a wiped directory) no longer matches and is rewritten.
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+)
+#: One row per feed family and language: what it was last rendered from, and whether a change
+#: of one of its sources waits to be published (channels are debounced).
+feed_states = sa.Table(
+    "feed_states",
+    publish_metadata,
+    #: ``<lang>`` (default channel), ``<lang>/sources/<id>`` or ``<lang>/channels/<id>``.
+    sa.Column("feed", sa.String(512), primary_key=True),
+    #: Fingerprint of the settings the family was rendered with (titles, item_limit, members).
+    sa.Column("settings", sa.String(64), nullable=False, server_default=""),
+    #: Fingerprint of the entries the family's current feeds showed.
+    sa.Column("digest", sa.String(64), nullable=False, server_default=""),
+    sa.Column("count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("pages", sa.Integer, nullable=False, server_default="0"),
+    #: Source and upstream id of the newest archived entry: when it is no longer at its place
+    #: (an older entry deleted or backdated in), every archive page is rewritten.
+    sa.Column("boundary", sa.Text, nullable=False, server_default=""),
+    #: Non-zero while a change waits; each mark adds one, so a publish clears only what it saw.
+    sa.Column("dirty", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("published_at", UTCDateTime),
+)
+sa.Index("ix_feed_states_dirty", feed_states.c.dirty)
+PUBLISH_SCHEMA = Schema("publish", publish_metadata, version=1)
+
 #: What ``feeds.store`` creates or upgrades when it opens a database.
-STORE_SCHEMAS = (FEEDS_SCHEMA, TM_SCHEMA, USAGE_SCHEMA)
+STORE_SCHEMAS = (FEEDS_SCHEMA, TM_SCHEMA, USAGE_SCHEMA, PUBLISH_SCHEMA)
