@@ -152,15 +152,8 @@ class TranslationsMixin(StorageBase):
             .order_by(*NEWEST_FIRST)
         )
         query = filter_articles(query, source_id, include_gone=include_gone)
-        shown = []
-        for row in self._read(f"feed entries for {language!r}", query):
-            article = article_from_row(row)
-            if row["t_fields"] or row["t_status"] == TranslationStatus.DONE.value:
-                shown.append(localize(article, translation_from_row(_unprefixed(row))))
-            elif same_language(article.data.language, language):
-                failed = row["t_status"] == TranslationStatus.FAILED.value
-                shown.append(original_entry(article, translation_failed=failed))
-        return shown
+        rows = self._read(f"feed entries for {language!r}", query)
+        return [entry for row in rows if (entry := _shown_entry(row, language)) is not None]
 
     def count_localized(self, language: str, source_ids: Collection[str]) -> int:
         """How many entries ``language``'s feeds over ``source_ids`` show, gone ones included
@@ -187,15 +180,20 @@ class TranslationsMixin(StorageBase):
                 .offset(max(offset, 0))
             )
             rows = list(conn.execute(query).mappings())
-        return [_shown_entry(row, language) for row in rows]
+        return [entry for row in rows if (entry := _shown_entry(row, language)) is not None]
 
 
-def _shown_entry(row: RowMapping, language: str) -> LocalizedEntry:
-    """A row of ``_shown(language)``: its translation, or the article as it is."""
+def _shown_entry(row: RowMapping, language: str) -> LocalizedEntry | None:
+    """What ``language``'s feeds show of a row: its translation (the last good fields, or a
+    finished one with none), the article as it is when written in ``language`` (marked when
+    its latest translation failed), or nothing (``_shown`` is the same rule in SQL)."""
     article = article_from_row(row)
-    if row["t_status"] is not None and row["t_fields"]:
+    if row["t_fields"] or row["t_status"] == TranslationStatus.DONE.value:
         return localize(article, translation_from_row(_unprefixed(row)))
-    return original_entry(article)
+    if same_language(article.data.language, language):
+        failed = row["t_status"] == TranslationStatus.FAILED.value
+        return original_entry(article, translation_failed=failed)
+    return None
 
 
 def translation_from_row(row: Mapping[Any, Any]) -> TranslationRecord:
