@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from lingofeed.translations.glossary import Glossary
+from lingofeed.translations.langdetect import SegmentLanguageDetector
 from lingofeed.translations.pipeline import TranslationPipeline
 from lingofeed.translations.types import DocField, Document, FieldKind
 from tests.strategies import ARTICLE, assert_tokens_kept, assert_well_formed, elements
@@ -87,6 +88,27 @@ def test_without_deduplication_every_occurrence_goes_to_the_model_with_the_same_
     assert (every.stats.sentences_requested, every.stats.sentences_translated) == (2, 2)
     assert results == pipeline.translate(documents, ["en"])
     assert pipeline.stats.tm_hits == 1  # the memory holds the sentence once
+
+
+def test_a_segment_shared_by_documents_is_detected_once_per_fallback(pipeline, monkeypatch):
+    asked: list[tuple[str, str]] = []
+    detect_many = SegmentLanguageDetector.detect_many
+
+    def recording(self, segments):
+        asked.extend(segments)
+        return detect_many(self, segments)
+
+    monkeypatch.setattr(SegmentLanguageDetector, "detect_many", recording)
+    shared = "Le dernier convoi a quitté Gao en décembre."
+    documents = [
+        article("a", "fr", title=shared, caption="Gao."),
+        article("b", "fr", summary=shared),
+        article("c", "en", caption="Gao."),  # too short to tell: each keeps its own fallback
+    ]
+    results = pipeline.translate(documents, ["en"])
+    assert sorted(asked) == [("Gao.", "en"), ("Gao.", "fr"), (shared, "fr")]
+    assert results[0].fields["title"] == results[1].fields["summary"] != shared
+    assert results[2].fields == {"caption": "Gao."} and not results[2].machine_translated
 
 
 def test_every_field_gets_its_own_translation(pipeline):

@@ -263,14 +263,17 @@ def attach(
     items: Sequence[Item],
     tags: Sequence[Tag],
 ) -> None:
-    """Insert ``items`` into ``parent`` at ``index``, after ``previous`` (None: parent's text)."""
+    """Insert ``items`` into ``parent`` at ``index``, after ``previous`` (None: parent's text).
+
+    Consecutive text items are joined and written once: each write to an lxml text or tail
+    converts the whole string again, so word by word was quadratic in the run's length.
+    """
+    text: list[str] = []
     for item in items:
         if isinstance(item, str):
-            if previous is None:
-                parent.text = (parent.text or "") + item
-            else:
-                previous.tail = (previous.tail or "") + item
+            text.append(item)
             continue
+        _add_text(parent, previous, text)
         k, inner = item
         source = tags[k].element
         if tags[k].opaque:
@@ -282,6 +285,20 @@ def attach(
         parent.insert(index, element)
         index += 1
         previous = element
+    _add_text(parent, previous, text)
+
+
+def _add_text(parent: HtmlElement, previous: HtmlElement | None, text: list[str]) -> None:
+    """Append the pending ``text`` items to ``previous``'s tail (None: ``parent``'s text) and
+    empty the list."""
+    if not text:
+        return
+    joined = "".join(text)
+    text.clear()
+    if previous is None:
+        parent.text = (parent.text or "") + joined
+    else:
+        previous.tail = (previous.tail or "") + joined
 
 
 def inline_items(tags: Sequence[Tag], words: Sequence[str], target: Target) -> list[Item]:

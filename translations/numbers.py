@@ -42,7 +42,7 @@ class NumberFormat:
         whole, mark, fraction = text.partition(self.decimal)
         if mark and not fraction.isdigit():
             return None
-        groups = re.split("[" + re.escape("".join(sorted(self.groups))) + "]", whole)
+        groups = _splitter(self.groups).split(whole)
         if not all(group.isdigit() and group.isascii() for group in groups):
             return None
         if len(groups) > 1 and not (
@@ -66,6 +66,13 @@ class NumberFormat:
             parts = [digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)]
             digits = self.group.join(parts)
         return digits + (self.decimal + fraction if mark else "")
+
+
+@lru_cache(maxsize=64)
+def _splitter(groups: frozenset[str]) -> re.Pattern[str]:
+    """Splits a number at any of ``groups``. Compiled once per format: enforcement reads every
+    number of every sentence (and its counterparts) with it."""
+    return re.compile("[" + re.escape("".join(sorted(groups))) + "]")
 
 
 @lru_cache(maxsize=64)

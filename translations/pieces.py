@@ -78,15 +78,18 @@ def _attention_weights(
     """
     import numpy
 
-    weights = numpy.zeros((len(target_starts), len(source_starts)))
     matrix = numpy.asarray(attention, dtype=numpy.float64)
     if matrix.ndim != 2 or not matrix.size:
-        return weights
+        return numpy.zeros((len(target_starts), len(source_starts)))
     # Words whose first piece has attention; their pieces are contiguous, so reduceat works.
     columns = [start for start in source_starts if start < matrix.shape[1]]
     rows = [start for start in target_starts if start < matrix.shape[0]]
     per_source = numpy.maximum.reduceat(matrix, columns, axis=1)
-    weights[: len(rows), : len(columns)] = numpy.add.reduceat(per_source, rows, axis=0)
+    summed = numpy.add.reduceat(per_source, rows, axis=0)
+    if len(rows) == len(target_starts) and len(columns) == len(source_starts):
+        return summed  # every word has attention (the usual case): nothing to pad
+    weights = numpy.zeros((len(target_starts), len(source_starts)))
+    weights[: len(rows), : len(columns)] = summed
     return weights
 
 

@@ -142,8 +142,8 @@ class TranslationPipeline:
     segments may be detected as (sources and targets are added); ``default_language`` is the
     fallback for a document with no declared language and too little text to tell.
     ``deduplicate=False`` gives the model every occurrence of a sentence (once per document
-    and target) instead of once per cycle: only a benchmark wants that, to measure the
-    pipeline's cost per sentence against the model's.
+    and target) instead of once per cycle, and detects the language of every occurrence: only
+    a benchmark wants that, to measure the pipeline's cost per sentence against the model's.
     """
 
     def __init__(
@@ -197,7 +197,7 @@ class TranslationPipeline:
             for _, _, jobs in read
         ]
         segments = [(u, lang) for (_, lang, _), some in zip(read, units, strict=True) for u in some]
-        languages = iter(detector.detect_many(segments))
+        languages = iter(self._detect(detector, segments))
         prepared = []
         for (document, language, jobs), some in zip(read, units, strict=True):
             detected = {unit: next(languages) for unit in some}
@@ -215,6 +215,19 @@ class TranslationPipeline:
                 )
             )
         return prepared
+
+    def _detect(
+        self, detector: SegmentLanguageDetector, segments: Sequence[tuple[str, str]]
+    ) -> list[str]:
+        """The language of each ``(unit, fallback)``, in order. De-duplicating, each distinct
+        one is detected once: the answer depends on nothing else, and the same sentence in
+        several documents (a credit, a boilerplate line) is common. Language detection costs
+        about as much as all the rest of preparing a sentence."""
+        if not self._deduplicate:
+            return detector.detect_many(segments)
+        distinct = list(dict.fromkeys(segments))
+        found = dict(zip(distinct, detector.detect_many(distinct), strict=True))
+        return [found[segment] for segment in segments]
 
     def translate(
         self, documents: Sequence[Document], targets: Sequence[str]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ _UNTOUCHED = _names("code kbd samp var pre script style svg math textarea templa
 #: Opaque elements whose text is not prose, so it is not shown to the model.
 _SILENT = _names("script style svg math template br wbr img input")
 _ATTRIBUTES = ("alt", "title")
+_NON_SPACE = re.compile(r"\S+")
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -98,26 +100,30 @@ class Run:
         self, text: str, lang: str, tags: list[Tag], chars: Sequence[tuple[int, int]]
     ) -> None:
         self.tags = tags
-        spans = [match.span() for match in re.finditer(r"\S+", text)]
+        spans = [match.span() for match in _NON_SPACE.finditer(text)]
         self.words = [text[start:end] for start, end in spans]
+        # Words are in order and never overlap: the words of a character range are found by
+        # bisection over their starts and ends.
+        starts = [start for start, _ in spans]
+        ends = [end for _, end in spans]
         for tag, (cs, ce) in zip(tags, chars, strict=True):
-            inside = [i for i, (s, e) in enumerate(spans) if s < ce and e > cs]
+            first, last = bisect_right(ends, cs), bisect_left(starts, ce)
             # An empty element (``;<b></b>;``) covers no word, even inside one.
             covered = text[cs:ce].strip()
-            if inside and covered:
-                tag.start, tag.end = inside[0], inside[-1] + 1
+            if first < last and covered:
+                tag.start, tag.end = first, last
                 tag.words = tuple(covered.split())
                 # Punctuation the element did not wrap in the source stays outside it (a
                 # link whose text is a URL ending in ``/`` does not take the full stop).
                 tag.trim_leading = OPENING.match(covered) is None
                 tag.trim_trailing = CLOSING.search(covered) is None
             else:
-                tag.start = tag.end = sum(1 for s, _ in spans if s < cs)
+                tag.start = tag.end = bisect_left(starts, cs)
         cuts = sentence_spans(text, lang)
-        self.sentences = []
-        for start, end in cuts:
-            inside = [i for i, (s, _) in enumerate(spans) if start <= s < end]
-            self.sentences.append((inside[0], inside[-1] + 1))
+        #: (first word, end word) of each sentence; a sentence always holds a word.
+        self.sentences = [
+            (bisect_left(starts, start), bisect_left(starts, end)) for start, end in cuts
+        ]
         edges = [0, *(x for span in cuts for x in span), len(text)]
         #: The whitespace before, between and after sentences, put back in plain text.
         self.gaps = [text[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2)]
