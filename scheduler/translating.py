@@ -137,14 +137,7 @@ def _mark_filtered(
 ) -> int:
     """Record ``filtered`` as ``FILTERED`` under ``context``; how many there were."""
     for article in filtered:
-        ctx.storage.set_translation_status(
-            article.source_id,
-            article.data.upstream_id,
-            language,
-            status=TranslationStatus.FILTERED,
-            content_hash=article.content_hash,
-            context=context,
-        )
+        _set_status(ctx, article, language, context, TranslationStatus.FILTERED)
     if filtered:
         log.info(
             event("filtered", source=filtered[0].source_id, lang=language, items=len(filtered))
@@ -243,19 +236,30 @@ def _translate_chunk(ctx: CycleContext, chunk: Sequence[Article], job: _Job) -> 
     return LanguageOutcome(language, done, failed, reason)
 
 
-def _mark_failed(
-    ctx: CycleContext, article: Article, language: str, context: str, error: str
+def _set_status(
+    ctx: CycleContext,
+    article: Article,
+    language: str,
+    context: str,
+    status: TranslationStatus,
+    error: str | None = None,
 ) -> None:
-    """Record why; the row keeps its last good fields, so the feeds keep showing them."""
     ctx.storage.set_translation_status(
         article.source_id,
         article.data.upstream_id,
         language,
-        status=TranslationStatus.FAILED,
+        status=status,
         content_hash=article.content_hash,
         context=context,
         error=error,
     )
+
+
+def _mark_failed(
+    ctx: CycleContext, article: Article, language: str, context: str, error: str
+) -> None:
+    """Record why; the row keeps its last good fields, so the feeds keep showing them."""
+    _set_status(ctx, article, language, context, TranslationStatus.FAILED, error)
     log.warning(
         event(
             "translation-failed",

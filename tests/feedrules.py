@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import feedparser
@@ -241,3 +242,14 @@ def assert_valid_json_feed(data: bytes) -> dict[str, Any]:
             assert "/" in attachment["mime_type"], f"{where}: attachment mime_type"
     _unique(ids, "json")
     return dict(feed)
+
+
+def assert_all_valid(files: Mapping[str, bytes]) -> None:
+    """Every feed of a rendered site by its own format's rules (RSS, Atom pages, JSON Feed)."""
+    for path, data in files.items():
+        if path.endswith("feed.xml"):
+            assert_valid_rss(data)
+        elif path.endswith(".xml"):
+            assert_valid_atom(data)
+        elif path.endswith(".json"):
+            assert_valid_json_feed(data)

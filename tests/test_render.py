@@ -25,6 +25,7 @@ from lingofeed.feeds.render.notices import without_link
 from lingofeed.feeds.types import LocalizedEntry, Media
 from tests.feedrules import (
     ATOM,
+    assert_all_valid,
     assert_valid_atom,
     assert_valid_json_feed,
     assert_valid_rss,
@@ -96,13 +97,7 @@ def test_every_rendered_document_passes_the_feed_rules():
         make_entry(6, "fr", link=None, summary=None, content=None, machine_translated=False),
     ]
     files = render_site(make_settings(), {"fr": mixed, "en": [make_entry(0, "en")]})
-    for path, data in files.items():
-        if path.endswith("feed.xml"):
-            assert_valid_rss(data)
-        elif path.endswith(".xml"):
-            assert_valid_atom(data)
-        elif path.endswith(".json"):
-            assert_valid_json_feed(data)
+    assert_all_valid(files)
     assert {"index.html", "en/feeds.opml", "fr/archive/1.xml"} <= set(files)
 
 

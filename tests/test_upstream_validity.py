@@ -23,10 +23,8 @@ from lingofeed.feeds.render import FeedSettings
 from lingofeed.feeds.store import Storage
 from lingofeed.feeds.types import Source
 from tests.feedrules import (
+    assert_all_valid,
     assert_distinct_updated,
-    assert_valid_atom,
-    assert_valid_json_feed,
-    assert_valid_rss,
 )
 from tests.fixtures.feeds import FeedServer
 from tests.hostile.pipeline import LANGUAGE, NOW, SETTINGS, ingest, publish_store
@@ -82,16 +80,6 @@ def publish_source(
     files = publish_store(storage, output, settings)
     assert_all_valid(files)
     return files
-
-
-def assert_all_valid(files: dict[str, bytes]) -> None:
-    for path, data in files.items():
-        if path.endswith("feed.xml"):
-            assert_valid_rss(data)
-        elif path.endswith(".xml"):
-            assert_valid_atom(data)
-        elif path.endswith(".json"):
-            assert_valid_json_feed(data)
 
 
 def json_items(files: dict[str, bytes]) -> list[dict[str, object]]:
