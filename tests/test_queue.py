@@ -80,9 +80,9 @@ def test_the_workers_table_is_read_and_a_bad_interval_is_reported_at_its_line(
     workers = load_settings(good).workers
     assert (workers.batch_segments, workers.stalled_after) == (16, timedelta(minutes=1))
     bad = write_config(tmp_path / "bad", '\n[workers]\nstalled_after = "soon"\n')
-    with pytest.raises(
-        ConfigError, match=r"lingofeed.toml:20: workers\.stalled_after: bad interval"
-    ):
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if text.startswith("stalled_after"))
+    with pytest.raises(ConfigError, match=rf"lingofeed.toml:{line}: workers\.stalled_after: bad"):
         load_settings(bad)
 
 

@@ -25,7 +25,12 @@ from tests.fixtures.service import config_header, lingofeed
 pytestmark = pytest.mark.timeout(180)
 
 BASE = "https://feeds.example/"
-FEEDS = {BASE + name for name in ("en/feed.xml", "en/atom.xml", "en/feed.json")}
+#: The all-sources feeds and the source's own (``en/sources/wire/``), in their three formats.
+FEEDS = {
+    BASE + folder + name
+    for folder in ("en/", "en/sources/wire/")
+    for name in ("feed.xml", "atom.xml", "feed.json")
+}
 WIRE = (
     '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>'
     "<link>https://wire.example/</link><description>d</description><language>en</language>"
@@ -77,14 +82,14 @@ def test_once_pings_the_hub_for_each_changed_feed_and_retries_a_failure(
     assert all(r.headers["content-type"] == "application/x-www-form-urlencoded" for r in requests)
     urls = [form["hub.url"][0] for form in forms]
     assert set(urls) == FEEDS, "every feed file, and nothing else (no archive, OPML, index)"
-    assert len(urls) == 4 and urls.count(urls[0]) == 2, "the failed ping is sent again"
+    assert len(urls) == len(FEEDS) + 1 and urls.count(urls[0]) == 2, "the failed one again"
     retry = re.search(r"event=websub-retry hub=\S+ url=(\S+) attempt=1 status=503", first.stderr)
     assert retry and retry.group(1) == urls[0], first.stderr
-    assert len(re.findall(r"event=websub-sent ", first.stderr)) == 3, first.stderr
+    assert len(re.findall(r"event=websub-sent ", first.stderr)) == len(FEEDS), first.stderr
 
     second = lingofeed("--config", str(config), "once", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert len(feed_server.requests_for("/hub")) == 4, "unchanged feeds are not announced"
+    assert len(feed_server.requests_for("/hub")) == len(FEEDS) + 1, "unchanged: no new pings"
 
 
 def test_a_hub_that_keeps_failing_is_reported_without_failing_once(
@@ -129,7 +134,7 @@ def test_a_hub_that_hangs_never_blocks_the_cycle(feed_server: FeedServer, tmp_pa
         assert report.files_written > 0 and not released.is_set()
         released.set()  # only now can the hub answer: the cycle did not wait for it
         summary = runtime.websub.close(30)
-    assert (summary.sent, summary.failed, summary.unsent) == (3, (), ())
+    assert (summary.sent, summary.failed, summary.unsent) == (len(FEEDS), (), ())
 
 
 def test_only_feed_documents_are_announced():
