@@ -496,7 +496,9 @@ def _settings(c: _Checker, raw: dict[str, Any], environ: Mapping[str, str]) -> S
         sources=sources,
         languages=languages,
         channels=_channels(c, raw.get("channels", _MISSING), sources, codes),
-        channel_debounce=_channel_debounce(c, svc, svc_path),
+        channel_debounce=_duration(
+            c, svc, svc_path, "channel_debounce", DEFAULT_CHANNEL_DEBOUNCE, zero=True
+        ),
         glossaries=_glossaries(c, raw.get("glossary", _MISSING)),
         output=OutputSettings(
             directory=c.writable_dir(out_dir, (*out_path, "directory")),
@@ -565,31 +567,26 @@ def _engine(c: _Checker, raw: Any) -> EngineSettings:
 
 
 def _duration(
-    c: _Checker, table: dict[str, Any], path: KeyPath, key: str, default: timedelta
+    c: _Checker,
+    table: dict[str, Any],
+    path: KeyPath,
+    key: str,
+    default: timedelta,
+    *,
+    zero: bool = False,
 ) -> timedelta:
-    """An interval key such as ``"30s"``; ``default`` when absent (or wrong: then a problem)."""
+    """An interval key such as ``"30s"``; ``default`` when absent (or wrong: then a problem).
+    With ``zero``, ``"0s"`` is allowed and means no wait."""
     text = c.get(table, path, key, str, None)
     if text is None:
         return default
-    wait = _interval(text)
-    if wait is None:
-        c.problem((*path, key), f"bad interval {text!r} (use e.g. '30s', '1m', '5m')")
-    return wait or default
-
-
-def _channel_debounce(c: _Checker, svc: dict[str, Any], path: KeyPath) -> timedelta:
-    """``channel_debounce``: an interval, or ``"0s"`` to publish channels after every job."""
-    text = c.get(svc, path, "channel_debounce", str, None)
-    if text is None:
-        return DEFAULT_CHANNEL_DEBOUNCE
-    if _INTERVAL_RE.match(text) and not any(int(n) for n in re.findall(r"\d+", text)):
+    if zero and _INTERVAL_RE.match(text) and not any(int(n) for n in re.findall(r"\d+", text)):
         return timedelta()
     wait = _interval(text)
     if wait is None:
-        c.problem(
-            (*path, "channel_debounce"), f"bad interval {text!r} (use e.g. '0s', '30s', '2m')"
-        )
-    return wait or DEFAULT_CHANNEL_DEBOUNCE
+        examples = "'0s', '30s', '2m'" if zero else "'30s', '1m', '5m'"
+        c.problem((*path, key), f"bad interval {text!r} (use e.g. {examples})")
+    return wait or default
 
 
 def _workers(c: _Checker, raw: Any) -> WorkerSettings:
