@@ -134,4 +134,10 @@ class LocalizedEntry:
     #: the model could not translate, a missing model): what is shown is the last good
     #: translation, or the article as written, not a complete and current translation.
     translation_failed: bool = False
+    #: What upstream said, read only for a bilingual feed (``get_localized_window(...,
+    #: with_original=True)``): the blocks it shows after their translations.
+    original: EntryData | None = None
+    #: True when this is the bilingual rendering (``feeds.render.bilingual``): each translated
+    #: block is followed by its original, so its ids differ from the translated feed's.
+    bilingual: bool = False
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)

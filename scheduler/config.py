@@ -362,16 +362,32 @@ def _languages(c: _Checker, raw: Any) -> tuple[LanguageSettings, ...]:
         if code in seen:
             c.problem(path, f"same language as [languages.{seen[code]}] ({code})")
         seen.setdefault(code, key)
-        table = c.table(item, path, {"title", "description", *_NOTICES})
+        table = c.table(item, path, {"title", "description", *_NOTICES, *_BILINGUAL})
         result.append(
             LanguageSettings(
                 code=code,
                 title=c.get(table, path, "title", str, None),
                 description=c.get(table, path, "description", str, None),
                 **{key: _notice(c, table, path, key) for key in _NOTICES},
+                bilingual=bool(c.get(table, path, "bilingual", bool, False)),
+                bilingual_separator=_separator(c, table, path),
             )
         )
     return tuple(result)
+
+
+#: The bilingual keys of a ``[languages.<code>]`` table.
+_BILINGUAL = ("bilingual", "bilingual_separator")
+
+
+def _separator(c: _Checker, table: dict[str, Any], path: KeyPath) -> str | None:
+    """A separator readers can see: one of only spaces would run the two titles together, and
+    a line break is not allowed in an RSS or Atom title."""
+    separator: str | None = c.get(table, path, "bilingual_separator", str, None)
+    if separator is not None and (not separator.strip() or "\n" in separator or "\r" in separator):
+        c.problem((*path, "bilingual_separator"), "must be visible text on one line, like ' — '")
+        return None
+    return separator
 
 
 #: The notice templates of a ``[languages.<code>]`` table (``LanguageSettings`` fields).

@@ -308,6 +308,8 @@ def _build_feed_settings(settings: Settings) -> FeedSettings:
                 language.notice,
                 language.notice_partial,
                 language.notice_original_text,
+                language.bilingual,
+                language.bilingual_separator,
             )
             for language in settings.languages
         },

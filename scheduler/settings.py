@@ -125,6 +125,10 @@ class LanguageSettings:
     #: Shown instead of ``notice`` when the article's text is kept in its own language because
     #: its source does not translate it (``translate`` on the source).
     notice_original_text: str | None = None
+    #: Also publish a bilingual twin of every feed: each translated block and its original.
+    bilingual: bool = False
+    #: Between a bilingual entry's translated title and its original (None: " — ").
+    bilingual_separator: str | None = None
 
 
 @dataclass(frozen=True)

@@ -360,6 +360,19 @@ def test_localized_overlays_translated_fields_on_the_original(store: Storage):
     assert shown.published == FULL.published and shown.link == FULL.link
 
 
+def test_a_window_read_with_originals_carries_what_upstream_said(store: Storage):
+    """A bilingual feed shows each translated block after its original: both from one read."""
+    store.upsert_entries("s", [FULL, entry("b", language="en", title="English")], T0)
+    _translate(store, FULL.upstream_id, fields={"title": "Title"})
+    plain = store.get_localized_window("en", ["s"], limit=5)
+    assert [shown.original for shown in plain] == [None, None]
+    both = store.get_localized_window("en", ["s"], limit=5, with_original=True)
+    assert [(shown.title, shown.original) for shown in both] == [
+        ("English", entry("b", language="en", title="English")),
+        ("Title", FULL),
+    ]
+
+
 def test_localized_shows_originals_in_their_own_language_only(store: Storage):
     store.upsert_entries("s", [FULL, entry("x", language="de")], T0)
     (original,) = store.get_localized("fr")

@@ -98,13 +98,14 @@ class _Site:
         sources = frozenset(f.id for f in settings.families if f.kind == SOURCE)
         self.sources = sources
         base = _fingerprint(replace(settings, families=()))
-        described = [_describe(family) for family in settings.all_families]
+        described = {family: _describe(family) for family in settings.every_family}
+        every = list(described.values())
         self.feeds: dict[str, _Feed] = {}
-        for family, description in zip(settings.all_families, described, strict=True):
-            # The default channel's files include the index and OPML, which list every family.
-            shape = described if family is DEFAULT_FEED else description
-            members = sources if family.sources is None else family.sources & sources
-            for language in settings.languages:
+        for language in settings.languages:
+            for family in settings.families_in(language):
+                # The default channel's files include the index and OPML, which list every family.
+                shape = every if family is DEFAULT_FEED else described[family]
+                members = sources if family.sources is None else family.sources & sources
                 feed = _Feed(family, language, members, _fingerprint(base, language, shape))
                 self.feeds[feed.key] = feed
         for feed in self.feeds.values():
@@ -145,7 +146,7 @@ def _fingerprint(*parts: object) -> str:
 def _describe(family: FeedFamily) -> tuple[object, ...]:
     """A family's settings in a stable order (sets and dicts sorted)."""
     members = None if family.sources is None else sorted(family.sources)
-    return (family.kind, family.id, members, sorted(family.meta.items()))
+    return (family.kind, family.id, family.bilingual, members, sorted(family.meta.items()))
 
 
 def publish_source(ctx: PublishContext, source_id: str) -> SitePublish:
@@ -271,7 +272,7 @@ def _refresh(
     """
     span = settings.item_limit + settings.archive_page_size - 1
     count = storage.count_localized(feed.language, feed.members)
-    shown = storage.get_localized_window(feed.language, feed.members, limit=span)
+    shown = _window(storage, feed, span)
     pages = archive_count(settings, count)
     digest = _fingerprint(count, shown)
     if state is not None and (state.settings, state.digest) == (feed.settings, digest):
@@ -307,7 +308,7 @@ def _archive(
         old = _at(storage, feed, count - state.pages * size)
         kept = old is not None and _entry_key(old) == state.boundary
     if not kept:
-        every = storage.get_localized_window(feed.language, feed.members, limit=count)
+        every = _window(storage, feed, count)
         return dict(window_of(settings, every).archive), boundary
     assert state is not None
     if pages == state.pages:
@@ -318,7 +319,7 @@ def _archive(
 
 def _at(storage: StorageType, feed: _Feed, offset: int) -> LocalizedEntry | None:
     """The entry ``offset`` places from the newest of ``feed`` (0 = newest)."""
-    found = storage.get_localized_window(feed.language, feed.members, limit=1, offset=offset)
+    found = _window(storage, feed, 1, offset)
     return found[0] if found else None
 
 
@@ -326,7 +327,12 @@ def _page(
     storage: StorageType, feed: _Feed, count: int, number: int, size: int
 ) -> tuple[LocalizedEntry, ...]:
     """Archive page ``number`` (1 = oldest) of a family with ``count`` entries."""
-    offset = count - number * size
-    return tuple(
-        storage.get_localized_window(feed.language, feed.members, limit=size, offset=offset)
+    return tuple(_window(storage, feed, size, count - number * size))
+
+
+def _window(storage: StorageType, feed: _Feed, limit: int, offset: int = 0) -> list[LocalizedEntry]:
+    """``limit`` entries of ``feed`` after the ``offset`` newest; with their originals for a
+    bilingual twin, so its digest sees an upstream edit its translation has not caught up with."""
+    return storage.get_localized_window(
+        feed.language, feed.members, limit=limit, offset=offset, with_original=feed.family.bilingual
     )

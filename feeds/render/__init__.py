@@ -15,9 +15,10 @@ hold the newest ``item_limit``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lingofeed.feeds.render.bilingual import bilingual_entry
 from lingofeed.feeds.render.dates import age_key
 from lingofeed.feeds.render.errors import RenderError
 from lingofeed.feeds.render.formats import (
@@ -117,7 +118,7 @@ def _alternates(
     return tuple(
         Link(settings.url(family.path(other, name)), "alternate", mime, other)
         for other in settings.languages
-        if other != language
+        if other != language and settings.publishes(family, other)
     )
 
 
@@ -140,6 +141,17 @@ def _archive_links(
     return tuple(links)
 
 
+def _shown(
+    settings: FeedSettings, family: FeedFamily, language: str
+) -> Callable[[LocalizedEntry], LocalizedEntry]:
+    """How ``family``'s feeds show an entry: XML-safe, and interleaved with its original in a
+    bilingual twin."""
+    if not family.bilingual:
+        return xml_safe
+    separator = settings.separator(language)
+    return lambda entry: xml_safe(bilingual_entry(entry, separator))
+
+
 def render_family(
     settings: FeedSettings, family: FeedFamily, language: str, window: FeedWindow
 ) -> dict[str, bytes]:
@@ -148,7 +160,10 @@ def render_family(
     language = normalize_language(language)
     if language not in settings.languages:
         raise RenderError(f"language {language!r} is not in settings.languages")
-    current = sorted((xml_safe(entry) for entry in window.current), key=age_key)
+    if not settings.publishes(family, language):
+        raise RenderError(f"language {language!r} publishes no bilingual feeds")
+    shown = _shown(settings, family, language)
+    current = sorted((shown(entry) for entry in window.current), key=age_key)
     pages = archive_count(settings, window.count)
     newest = tuple(reversed(current[-settings.item_limit :]))
     files: dict[str, bytes] = {}
@@ -163,7 +178,7 @@ def render_family(
         page = FeedDocument(
             language,
             archive_path(language, number, family),
-            tuple(sorted((xml_safe(entry) for entry in page_entries), key=age_key, reverse=True)),
+            tuple(sorted((shown(entry) for entry in page_entries), key=age_key, reverse=True)),
             _archive_links(settings, family, language, number, pages),
             archive=True,
             family=family,
@@ -199,8 +214,9 @@ def render_site(
     for language in settings.languages:
         shown = by_language.get(language, [])
         files.update(render_language(settings, language, shown))
-        for family in settings.families:
-            window = window_of(settings, [e for e in shown if family.shows(e.source_id)])
-            files.update(render_family(settings, family, language, window))
+        for family in settings.families_in(language):
+            if family is not DEFAULT_FEED:
+                window = window_of(settings, [e for e in shown if family.shows(e.source_id)])
+                files.update(render_family(settings, family, language, window))
     files[INDEX_FILE] = render_index(settings, by_language)
     return files

@@ -3,7 +3,8 @@
 The ``_lingofeed`` object on each item is the machine-readable twin of the notice a reader sees,
 so programs can tell machine-translated items and find the original without parsing HTML;
 ``translation_failed`` says that the item's latest translation failed (what is shown is the
-last good translation, or the original as written), which the notice does not.
+last good translation, or the original as written), which the notice does not; ``bilingual``
+that each translated block is followed by its original (``feeds.render.bilingual``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def _item(settings: FeedSettings, entry: LocalizedEntry) -> dict[str, Any]:
             "machine_translated": entry.machine_translated,
             "partly_machine_translated": entry.partly_translated,
             "translation_failed": entry.translation_failed,
+            "bilingual": entry.bilingual,
             "original": entry.link,
             "original_language": (
                 normalize_language(entry.original_language) if entry.original_language else None

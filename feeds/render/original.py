@@ -26,11 +26,20 @@ def original_language(entry: LocalizedEntry, field: str) -> str | None:
     return original
 
 
+def language_attributes(language: str) -> dict[str, str]:
+    """``lang`` for ``language``, and ``dir`` when its script is written right to left."""
+    locale = Locale.parse(language.replace("-", "_"))
+    if locale.character_order == "right-to-left":
+        return {"lang": language, "dir": "rtl"}
+    return {"lang": language}
+
+
 def marked(html: str, language: str) -> str:
     """``html`` in a ``div`` that declares ``language`` (and its direction if right-to-left)."""
-    locale = Locale.parse(language.replace("-", "_"))
-    direction = ' dir="rtl"' if locale.character_order == "right-to-left" else ""
-    return f'<div lang="{language}"{direction}>{html}</div>'
+    attributes = "".join(
+        f' {key}="{value}"' for key, value in language_attributes(language).items()
+    )
+    return f"<div{attributes}>{html}</div>"
 
 
 def field_html(entry: LocalizedEntry, field: str, html: str) -> str:

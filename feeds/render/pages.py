@@ -47,6 +47,8 @@ FORMATS = (
     (JSON_FILE, MIME_JSON, "JSON Feed"),
     (OPML_FILE, MIME_OPML, "OPML"),
 )
+#: The formats of a feed family (OPML lists families, it is not one).
+FEED_FORMATS = tuple(format_ for format_ in FORMATS if format_[1] != MIME_OPML)
 #: Entry titles each language's card lists.
 LATEST_COUNT = 5
 
@@ -61,6 +63,7 @@ _WORDS = {
         "empty": "No articles yet.",
         "channels": "Channels",
         "sources": "Sources",
+        "bilingual": "Bilingual: translation and original",
     },
     "fr": {
         "intro": "Des fils d'actualité traduits automatiquement, un par langue. Ajoutez un fil "
@@ -71,6 +74,7 @@ _WORDS = {
         "empty": "Aucun article pour l'instant.",
         "channels": "Canaux",
         "sources": "Sources",
+        "bilingual": "Bilingue : traduction et original",
     },
 }
 
@@ -187,8 +191,16 @@ def _card(
             _format_links(settings, DEFAULT_FEED, language, FORMATS),
         )
     )
+    if settings.bilingual(language):
+        card.append(
+            E.DIV(
+                E.CLASS("subscribe bilingual"),
+                _label(E.H3(words["bilingual"]), language),
+                _format_links(settings, DEFAULT_FEED.twin(), language, FEED_FORMATS),
+            )
+        )
     for kind in (CHANNEL, SOURCE):
-        families = [family for family in settings.families if family.kind == kind]
+        families = [family for family in settings.families_in(language) if family.kind == kind]
         if families:
             card.append(_label(E.H3(words[kind]), language))
             card.append(_family_list(settings, families, language))
@@ -213,14 +225,13 @@ def _family_list(
     settings: FeedSettings, families: Sequence[FeedFamily], language: str
 ) -> etree._Element:
     """Every channel (or source) of a language: its title and its feeds."""
-    feeds = [format_ for format_ in FORMATS if format_[1] != MIME_OPML]
     return E.UL(
         E.CLASS("families"),
         *[
             E.LI(
                 settings.feed_title(family, language),
-                _format_links(settings, family, language, feeds),
-                id=f"{language}-{family.kind}-{family.id}",
+                _format_links(settings, family, language, FEED_FORMATS),
+                id=f"{language}-{family.kind}-{family.id}" + ("-bilingual" * family.bilingual),
             )
             for family in families
         ],
@@ -228,10 +239,9 @@ def _family_list(
 
 
 def _discovery_links(settings: FeedSettings) -> list[etree._Element]:
-    """``<link rel=alternate>`` for the default channel and every channel, so readers given
-    the page find them; per-source feeds are listed in the page and the OPML only (a thousand
-    sources would make a head of thousands of links)."""
-    families = [DEFAULT_FEED, *(f for f in settings.families if f.kind == CHANNEL)]
+    """``<link rel=alternate>`` for the default channel and every channel (and their bilingual
+    twins), so readers given the page find them; per-source feeds are listed in the page and the
+    OPML only (a thousand sources would make a head of thousands of links)."""
     return [
         E.LINK(
             rel="alternate",
@@ -240,10 +250,10 @@ def _discovery_links(settings: FeedSettings) -> list[etree._Element]:
             title=f"{settings.feed_title(family, language)} ({label})",
             href=settings.url(family.path(language, name)),
         )
-        for family in families
         for language in settings.languages
-        for name, mime, label in FORMATS
-        if mime != MIME_OPML
+        for family in settings.families_in(language)
+        if family.kind != SOURCE
+        for name, mime, label in FEED_FORMATS
     ]
 
 
@@ -274,7 +284,7 @@ def render_opml(settings: FeedSettings, language: str) -> bytes:
     head = etree.SubElement(opml, "head")
     etree.SubElement(head, "title").text = settings.title(language)
     body = etree.SubElement(opml, "body")
-    for family in settings.all_families:
+    for family in settings.families_in(language):
         title = settings.feed_title(family, language)
         etree.SubElement(
             body,

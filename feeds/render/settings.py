@@ -7,7 +7,7 @@ agree on every URL and title. Contains no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from lingofeed.feeds.render.errors import RenderError
@@ -16,6 +16,8 @@ from lingofeed.feeds.render.languages import language_name, normalize_language
 # babel has language names but no word for "News": a few defaults, English otherwise.
 _NEWS_WORD = {"en": "News", "fr": "Actualités", "de": "Nachrichten", "es": "Noticias",
               "it": "Notizie", "pt": "Notícias", "nl": "Nieuws"}  # fmt: skip
+_BILINGUAL_WORD = {"en": "bilingual", "fr": "bilingue", "de": "zweisprachig", "es": "bilingüe",
+                   "it": "bilingue", "pt": "bilíngue", "nl": "tweetalig"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class LanguageMeta:
     #: Notice for a translated article whose text (content, else summary) is shown in the
     #: original language because its source does not translate it (``translate``).
     notice_original_text: str | None = None
+    #: Publish a bilingual twin of every feed family in this language (``feeds.render.bilingual``).
+    bilingual: bool = False
+    #: Between a bilingual entry's translated title and its original; None means the default.
+    bilingual_separator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,9 @@ class FeedFamily:
     sources: frozenset[str] | None = None
     #: Title and description per language (notices are the site's); None means the default.
     meta: Mapping[str, LanguageMeta] = field(default_factory=dict, hash=False)
+    #: The bilingual twin (``twin``): the same entries, each block followed by its original,
+    #: under ``<lang>/bilingual/`` in the languages that ask for it (``FeedSettings.bilingual``).
+    bilingual: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("", SOURCE, CHANNEL) or bool(self.kind) != bool(self.id):
@@ -62,12 +71,19 @@ class FeedFamily:
 
     @property
     def key(self) -> str:
-        """``""``, ``sources/<id>`` or ``channels/<id>``: the family's place in every language."""
-        return f"{self.kind}/{self.id}" if self.kind else ""
+        """``""``, ``sources/<id>`` or ``channels/<id>`` (under ``bilingual/`` for a twin): the
+        family's place in every language. ``bilingual`` is never an id's level, so a twin's
+        files never meet another family's."""
+        key = f"{self.kind}/{self.id}" if self.kind else ""
+        return f"{BILINGUAL}/{key}".rstrip("/") if self.bilingual else key
 
     def path(self, language: str, name: str) -> str:
         """Path of ``name`` (``feed.xml``, ``archive/3.xml``) of this family in ``language``."""
-        return f"{language}/{self.key}/{name}" if self.kind else f"{language}/{name}"
+        return f"{language}/{self.key}/{name}" if self.key else f"{language}/{name}"
+
+    def twin(self) -> FeedFamily:
+        """This family's bilingual twin."""
+        return replace(self, bilingual=True)
 
     def shows(self, source_id: str) -> bool:
         return self.sources is None or source_id in self.sources
@@ -76,8 +92,12 @@ class FeedFamily:
 #: ``FeedFamily.kind`` of a source's own feeds and of an operator's channel.
 SOURCE = "sources"
 CHANNEL = "channels"
+#: The level under a language that holds the bilingual twins (``<lang>/bilingual/feed.xml``).
+BILINGUAL = "bilingual"
 #: The all-sources feed family, published at ``<lang>/feed.xml`` etc.
 DEFAULT_FEED = FeedFamily()
+#: Between a bilingual entry's translated title and its original when none is configured.
+DEFAULT_BILINGUAL_SEPARATOR = " — "
 
 
 @dataclass(frozen=True)
@@ -136,11 +156,16 @@ class FeedSettings:
         return self.meta.get(language, LanguageMeta()).description or self.title(language)
 
     def feed_title(self, family: FeedFamily, language: str) -> str:
-        """A family's title: configured, else the site's title with the source or channel id."""
+        """A family's title: configured, else the site's title with the source or channel id;
+        a bilingual twin's says so ("News (English): lemonde (bilingual)")."""
         configured = family.meta.get(language, LanguageMeta()).title
-        if configured:
-            return configured
-        return f"{self.title(language)}: {family.id}" if family.kind else self.title(language)
+        if not configured:
+            site = self.title(language)
+            configured = f"{site}: {family.id}" if family.kind else site
+        if family.bilingual:
+            word = _BILINGUAL_WORD.get(language.split("-")[0], _BILINGUAL_WORD["en"])
+            return f"{configured} ({word})"
+        return configured
 
     def feed_description(self, family: FeedFamily, language: str) -> str:
         """A family's description: configured, else its title (RSS requires one)."""
@@ -153,3 +178,27 @@ class FeedSettings:
     def all_families(self) -> tuple[FeedFamily, ...]:
         """The default channel first, then the configured channels and sources."""
         return (DEFAULT_FEED, *self.families)
+
+    def bilingual(self, language: str) -> bool:
+        """Whether ``language`` publishes the bilingual twins of its families."""
+        return self.meta.get(language, LanguageMeta()).bilingual
+
+    @property
+    def every_family(self) -> tuple[FeedFamily, ...]:
+        """``all_families``, each followed by its bilingual twin when any language is bilingual."""
+        if not any(self.bilingual(language) for language in self.languages):
+            return self.all_families
+        return tuple(f for family in self.all_families for f in (family, family.twin()))
+
+    def families_in(self, language: str) -> tuple[FeedFamily, ...]:
+        """The families ``language`` publishes: every family, and their twins if bilingual."""
+        return tuple(f for f in self.every_family if self.publishes(f, language))
+
+    def publishes(self, family: FeedFamily, language: str) -> bool:
+        """Whether ``family`` has feeds in ``language`` (a twin only where it is bilingual)."""
+        return not family.bilingual or self.bilingual(language)
+
+    def separator(self, language: str) -> str:
+        """What a bilingual entry's title puts between the translation and the original."""
+        configured = self.meta.get(language, LanguageMeta()).bilingual_separator
+        return DEFAULT_BILINGUAL_SEPARATOR if configured is None else configured

@@ -153,7 +153,8 @@ class TranslationsMixin(StorageBase):
         )
         query = filter_articles(query, source_id, include_gone=include_gone)
         rows = self._read(f"feed entries for {language!r}", query)
-        return [entry for row in rows if (entry := _shown_entry(row, language)) is not None]
+        shown = (_shown_entry(row, language, with_original=False) for row in rows)
+        return [entry for entry in shown if entry is not None]
 
     def count_localized(self, language: str, source_ids: Collection[str]) -> int:
         """How many entries ``language``'s feeds over ``source_ids`` show, gone ones included
@@ -163,11 +164,19 @@ class TranslationsMixin(StorageBase):
             return int(conn.scalar(query) or 0)
 
     def get_localized_window(
-        self, language: str, source_ids: Collection[str], *, limit: int, offset: int = 0
+        self,
+        language: str,
+        source_ids: Collection[str],
+        *,
+        limit: int,
+        offset: int = 0,
+        with_original: bool = False,
     ) -> list[LocalizedEntry]:
         """``limit`` entries of ``language``'s feeds over ``source_ids``, newest first, after
         skipping the ``offset`` newest: what one feed family shows, without reading the rest
-        (``get_localized`` reads everything)."""
+        (``get_localized`` reads everything). ``with_original`` also sets each entry's
+        ``original`` (what a bilingual feed shows beside the translation), read from the same
+        row."""
         if limit <= 0:
             return []
         with self._connect(f"feed entries for {language!r}") as conn:
@@ -180,20 +189,24 @@ class TranslationsMixin(StorageBase):
                 .offset(max(offset, 0))
             )
             rows = list(conn.execute(query).mappings())
-        return [entry for row in rows if (entry := _shown_entry(row, language)) is not None]
+        shown = (_shown_entry(row, language, with_original=with_original) for row in rows)
+        return [entry for entry in shown if entry is not None]
 
 
-def _shown_entry(row: RowMapping, language: str) -> LocalizedEntry | None:
+def _shown_entry(row: RowMapping, language: str, *, with_original: bool) -> LocalizedEntry | None:
     """What ``language``'s feeds show of a row: its translation (the last good fields, or a
     finished one with none), the article as it is when written in ``language`` (marked when
-    its latest translation failed), or nothing (``_shown`` is the same rule in SQL)."""
+    its latest translation failed), or nothing (``_shown`` is the same rule in SQL); with its
+    ``original`` set when ``with_original``."""
     article = article_from_row(row)
     if row["t_fields"] or row["t_status"] == TranslationStatus.DONE.value:
-        return localize(article, translation_from_row(_unprefixed(row)))
-    if same_language(article.data.language, language):
+        entry = localize(article, translation_from_row(_unprefixed(row)))
+    elif same_language(article.data.language, language):
         failed = row["t_status"] == TranslationStatus.FAILED.value
-        return original_entry(article, translation_failed=failed)
-    return None
+        entry = original_entry(article, translation_failed=failed)
+    else:
+        return None
+    return replace(entry, original=article.data) if with_original else entry
 
 
 def translation_from_row(row: Mapping[Any, Any]) -> TranslationRecord:

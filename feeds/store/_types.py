@@ -313,7 +313,13 @@ class StorageType(Protocol):
     ) -> list[LocalizedEntry]: ...
     def count_localized(self, language: str, source_ids: Collection[str]) -> int: ...
     def get_localized_window(
-        self, language: str, source_ids: Collection[str], *, limit: int, offset: int = 0
+        self,
+        language: str,
+        source_ids: Collection[str],
+        *,
+        limit: int,
+        offset: int = 0,
+        with_original: bool = False,
     ) -> list[LocalizedEntry]: ...
     def get_counts(
         self,
