@@ -1,7 +1,8 @@
 """Publish the site incrementally: render only the feed families whose inputs changed.
 
 Every source has its own feed family, every channel one over its sources, and the default
-channel one over all of them (``FeedSettings.families``). What each family in each language was
+channel one over all of them (``FeedSettings.families``); a bilingual language also has each
+family's twin, read with the entries' originals (``FeedSettings.families_in``). What each family in each language was
 last published from is a ``FeedState`` in the store: a fingerprint of its settings, a digest of
 the entries it showed, its entry count and archive pages. A publish reads, per family, the count
 and the newest ``item_limit + archive_page_size - 1`` entries (more than any current feed of the
