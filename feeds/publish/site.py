@@ -2,11 +2,12 @@
 
 Every source has its own feed family, every channel one over its sources, and the default
 channel one over all of them (``FeedSettings.families``); a bilingual language also has each
-family's twin, read with the entries' originals (``FeedSettings.families_in``). What each family in each language was
-last published from is a ``FeedState`` in the store: a fingerprint of its settings, a digest of
-the entries it showed, its entry count and archive pages. A publish reads, per family, the count
-and the newest ``item_limit + archive_page_size - 1`` entries (more than any current feed of the
-family can show), compares their digest with the state, and renders nothing when they match.
+family's twin, read with the entries' originals (``FeedSettings.families_in``). What each
+family in each language was last published from is a ``FeedState`` in the store: a fingerprint
+of its settings, a digest of the entries it showed, its entry count and archive pages. A
+publish reads, per family, the count and the newest ``item_limit + archive_page_size - 1``
+entries (more than any current feed of the family can show), compares their digest with the
+state, and renders nothing when they match.
 What changed is written through ``atomic.publish`` with the store's manifest of content hashes,
 so unchanged files are neither read back nor touched.
 
