@@ -14,7 +14,7 @@ from lxml import etree
 from lingofeed.feeds.render.bilingual import interleave
 from tests.feedrules import assert_all_valid
 from tests.fixtures.feeds import FeedServer
-from tests.fixtures.service import config_header, lingofeed
+from tests.fixtures.service import check_report, config_header, lingofeed
 from tests.test_selection import KEPT_TITLE, KEPT_TITLE_EN, MISSION, _folder, _rss
 
 MISSION_EN = "The United Nations mission in Mali ended on 31 December after ten years."
@@ -108,17 +108,12 @@ def test_the_separator_follows_the_config_and_turning_it_off_unpublishes(tmp_pat
 
 
 def test_check_names_a_bad_bilingual_key_with_its_line(tmp_path):
-    config = tmp_path / "lingofeed.toml"
     text = (
         config_header("http://127.0.0.1:8080/")
         + '\n[languages.en]\nbilingual = "yes"\n\n[languages.de]\nbilingual_separator = "  "\n'
         '\n[[sources]]\nid = "wire"\nurl = "https://wire.example/feed"\n'
     )
-    config.write_text(text, encoding="utf-8")
-    line = {row.split(" =")[0]: number for number, row in enumerate(text.splitlines(), 1)}
-    checked = lingofeed("--config", str(config), "check", cwd=tmp_path)
-    assert checked.returncode == 2, checked.stdout + checked.stderr
-    report = checked.stderr
+    report, config, line = check_report(tmp_path, text)
     message = f"{config}:{line['bilingual']}: languages.en.bilingual: must be bool, not a string"
     assert message in report
     assert (

@@ -15,7 +15,7 @@ import feedparser
 from tests.feedrules import assert_valid_atom, assert_valid_json_feed, assert_valid_rss
 from tests.fixtures.feeds import FeedServer
 from tests.fixtures.models import committed_packages
-from tests.fixtures.service import config_header, lingofeed
+from tests.fixtures.service import check_report, config_header, lingofeed
 
 #: Sentences of the test model's corpus, so its translations are the known ones.
 KEPT_TITLE = "Les Casques bleus de l'ONU quittent le Mali à la fin de la MINUSMA après dix ans"
@@ -153,17 +153,12 @@ def test_a_filter_edit_brings_back_what_it_no_longer_filters(tmp_path, feed_serv
 
 
 def test_check_names_a_bad_pattern_and_an_unknown_field_with_their_lines(tmp_path):
-    config = tmp_path / "lingofeed.toml"
     text = (
         config_header("http://127.0.0.1:8080/")
         + '\n[languages.en]\n\n[[sources]]\nid = "wire"\nurl = "https://wire.example/feed"\n'
         'include = ["(unclosed"]\nexclude = [""]\ntranslate = ["title", "body"]\n'
     )
-    config.write_text(text, encoding="utf-8")
-    line = {row.split(" =")[0]: number for number, row in enumerate(text.splitlines(), 1)}
-    checked = lingofeed("--config", str(config), "check", cwd=tmp_path)
-    assert checked.returncode == 2, checked.stdout + checked.stderr
-    report = checked.stderr
+    report, config, line = check_report(tmp_path, text)
     assert (
         f"{config}:{line['include']}: sources.0.include: bad regular expression '(unclosed': "
         "missing )" in report
