@@ -11,7 +11,8 @@ from pathlib import Path
 import feedparser
 from lxml import etree
 
-from lingofeed.feeds.render.bilingual import interleave
+from lingofeed.feeds.render.bilingual import bilingual_entry, interleave
+from lingofeed.feeds.types import EntryData, LocalizedEntry, Media
 from tests.feedrules import assert_all_valid
 from tests.fixtures.feeds import FeedServer
 from tests.fixtures.service import check_report, config_header, lingofeed
@@ -143,3 +144,29 @@ def test_trees_that_do_not_pair_up_show_the_whole_original_after_the_whole_trans
     assert interleave("<p>One.</p>", "<p>Un.</p><p>Deux.</p>", "en", "fr") == (
         '<div lang="en"><p>One.</p></div><hr><div lang="fr"><p>Un.</p><p>Deux.</p></div>'
     )
+
+
+def test_fields_shown_as_written_appear_once_and_captions_read_translation_then_original():
+    """A title-only source (``translate = ["title"]``): its text is the original already."""
+    original = EntryData(
+        "u",
+        KEPT_TITLE,
+        content=f"<p>{MISSION}</p>",
+        media=(Media("https://upstream.example/gate.jpg", caption=GATE, alt=GATE),),
+        language="fr",
+    )
+    shown = LocalizedEntry(
+        "wire",
+        "u",
+        "en",
+        "fr",
+        KEPT_TITLE_EN,
+        content=original.content,
+        media=(Media("https://upstream.example/gate.jpg", caption=GATE_EN, alt=GATE_EN),),
+        original_fields=("content",),
+        original=original,
+    )
+    both = bilingual_entry(shown, " | ")
+    assert both.bilingual and both.title == f"{KEPT_TITLE_EN} | {KEPT_TITLE}"
+    assert both.content == f"<p>{MISSION}</p>"
+    assert (both.media[0].caption, both.media[0].alt) == (f"{GATE_EN} | {GATE}", GATE_EN)
