@@ -141,3 +141,11 @@ class LocalizedEntry:
     #: block is followed by its original, so its ids differ from the translated feed's.
     bilingual: bool = False
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+def same_language(a: str | None, b: str | None) -> bool:
+    """True when two BCP 47 tags share a primary language (``en-GB`` and ``en``): an article
+    in one is not translated into the other, and its feeds show it as written."""
+    if not a or not b:
+        return False
+    return a.split("-")[0].split("_")[0].lower() == b.split("-")[0].split("_")[0].lower()

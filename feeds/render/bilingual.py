@@ -19,7 +19,7 @@ from lxml.html import builder as E
 
 from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.render.original import language_attributes
-from lingofeed.feeds.types import EntryData, LocalizedEntry, Media
+from lingofeed.feeds.types import EntryData, LocalizedEntry, Media, same_language
 
 #: Blocks followed by a copy of themselves holding the original.
 _TWINNED = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "div"})
@@ -37,7 +37,7 @@ def bilingual_entry(entry: LocalizedEntry, separator: str) -> LocalizedEntry:
     was written in the feed's language or was not read with its original."""
     original = entry.original
     source = entry.original_language
-    if original is None or source is None or _same_language(source, entry.language):
+    if original is None or source is None or same_language(source, entry.language):
         return replace(entry, bilingual=True)
     language = normalize_language(entry.language)
     source = normalize_language(source)
@@ -59,10 +59,6 @@ def interleave(translated: str, original: str, language: str, source: str) -> st
         return _serialise(_side_by_side(shown, written, language, source))
     result = _pair(shown, written, language, source)
     return _serialise(result[0]) if len(result) == 1 else "".join(map(_html, result))
-
-
-def _same_language(one: str, other: str) -> bool:
-    return normalize_language(one).split("-")[0] == normalize_language(other).split("-")[0]
 
 
 def _joined(translated: str, original: str, separator: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from lingofeed.feeds.render.errors import RenderError
@@ -183,9 +184,10 @@ class FeedSettings:
         """Whether ``language`` publishes the bilingual twins of its families."""
         return self.meta.get(language, LanguageMeta()).bilingual
 
-    @property
+    @cached_property
     def every_family(self) -> tuple[FeedFamily, ...]:
-        """``all_families``, each followed by its bilingual twin when any language is bilingual."""
+        """``all_families``, each followed by its bilingual twin when any language is bilingual
+        (kept: the index, the OPML and the publisher ask for it per language)."""
         if not any(self.bilingual(language) for language in self.languages):
             return self.all_families
         return tuple(f for family in self.all_families for f in (family, family.twin()))

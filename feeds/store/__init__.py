@@ -31,7 +31,6 @@ from lingofeed.feeds.store._translations import (
     count_needing_translation,
     count_shown,
     localize,
-    same_language,
 )
 from lingofeed.feeds.store._types import (
     FeedState,
@@ -64,7 +63,6 @@ __all__ = [
     "UpsertResult",
     "Usage",
     "localize",
-    "same_language",
 ]
 
 

@@ -20,7 +20,7 @@ from lingofeed.feeds.store._base import NEWEST_FIRST, StorageBase
 from lingofeed.feeds.store._types import TranslationRecord, TranslationStatus
 from lingofeed.feeds.store.db import upsert
 from lingofeed.feeds.store.schema import articles, translations
-from lingofeed.feeds.types import Article, EntryData, LocalizedEntry
+from lingofeed.feeds.types import Article, EntryData, LocalizedEntry, same_language
 
 
 class TranslationsMixin(StorageBase):
@@ -417,13 +417,6 @@ def _put_translation(
             set_={name: insert.excluded[name] for name in update},
         )
     )
-
-
-def same_language(a: str | None, b: str | None) -> bool:
-    """True when two BCP 47 tags share a primary language (``en-GB`` and ``en``)."""
-    if not a or not b:
-        return False
-    return a.split("-")[0].split("_")[0].lower() == b.split("-")[0].split("_")[0].lower()
 
 
 def localize(article: Article, record: TranslationRecord) -> LocalizedEntry:
