@@ -13,23 +13,30 @@ depend on the cap. So every output is made to end after ``RealSize.output_length
 (``_end_at``), and the padding entries of the vocabulary are never output; a benchmark should
 still give every configuration the same ``max_decoding_length``. The package reuses the test
 model's metadata (name ``translate-fr_en-lingofeed_test``): install it into its own store.
+
+Building needs torch, which the service never imports; a measuring process that imported it
+would carry ~145,000 more objects for the cyclic garbage collector to walk, which slows
+everything the pipeline allocates (issue 11). So ``build_in_subprocess`` builds and installs
+the package in a process of its own: ``python -m benchmarks.realsize_model STORE_DIR``.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from lingofeed.translations.models import InstalledModel, ModelStore
 from lingofeed.translations.testmodel import package_path
-from lingofeed.translations.testmodel.build import SPECIALS, TorchConverter, write_package
-from lingofeed.translations.testmodel.net import NetConfig, Seq2Seq
 
-__all__ = ["RealSize", "install_realsize"]
+if TYPE_CHECKING:
+    from lingofeed.translations.testmodel.net import Seq2Seq
+
+__all__ = ["RealSize", "build_in_subprocess", "install_realsize"]
 
 #: Size of the end-of-output flag; dominates the first dimension after every layer norm.
 _FLAG = 50.0
@@ -66,6 +73,10 @@ def _end_at(model: Seq2Seq, length: int) -> None:
     (kept as written, never aligned), and the pipeline's per-sentence work would be skipped.
     The arithmetic per step is the same whatever the weights' values.
     """
+    import torch
+
+    from lingofeed.translations.testmodel.build import SPECIALS
+
     flag = torch.full((model.config.max_positions,), -_FLAG)
     flag[length:] = _FLAG
     model.decoder.positions[:, 0] = flag
@@ -100,6 +111,11 @@ def install_realsize(
 
     Takes ~5-10 s on two cores (initialising and quantising ~90 M weights); ~97 MB on disk.
     """
+    import torch
+
+    from lingofeed.translations.testmodel.build import SPECIALS, TorchConverter, write_package
+    from lingofeed.translations.testmodel.net import NetConfig, Seq2Seq
+
     sp_model = _test_sentencepiece(src, tgt)
     vocabulary, pieces = _vocabulary(sp_model, shape.vocab_size)
     config = NetConfig(
@@ -122,3 +138,18 @@ def install_realsize(
         TorchConverter(model, vocabulary).convert(str(model_dir), quantization="int8")
         archive = write_package(Path(tmp) / "dist", src, tgt, model_dir, sp_model)
         return store.install_file(archive, progress=False)
+
+
+def build_in_subprocess(store: ModelStore, src: str = "fr", tgt: str = "en") -> InstalledModel:
+    """``install_realsize`` run in a child process (which imports torch, so this one never
+    does); the package it installed into ``store``."""
+    command = [sys.executable, "-m", "benchmarks.realsize_model", str(store.packages_dir), src, tgt]
+    subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
+    installed = store.get(src, tgt)
+    if installed is None:
+        raise RuntimeError(f"{' '.join(command)} installed no {src}->{tgt} package")
+    return installed
+
+
+if __name__ == "__main__":
+    install_realsize(ModelStore(Path(sys.argv[1])), *sys.argv[2:4])

@@ -56,7 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from benchmarks.realsize_model import RealSize, install_realsize
+from benchmarks.realsize_model import RealSize, build_in_subprocess
 from lingofeed.feeds.store import SqlTranslationMemory
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings, load_model
@@ -225,7 +225,7 @@ def sizes(args: argparse.Namespace) -> dict[str, Size]:
 def install(size: str, store: ModelStore) -> Path:
     """Install ``size``'s fr->en package into ``store``; its folder."""
     if size == "real":
-        return install_realsize(store, SRC, TGT).path
+        return build_in_subprocess(store, SRC, TGT).path
     return store.install_file(package_path(SRC, TGT), progress=False).path
 
 

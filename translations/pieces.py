@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     import numpy
 
-__all__ = ["Alignment", "align_words", "compose_alignments", "cut_pieces", "shift_alignment"]
+__all__ = [
+    "Alignment",
+    "Matrix",
+    "align_words",
+    "compose_alignments",
+    "cut_pieces",
+    "shift_alignment",
+]
 
 #: SentencePiece's word-start marker.
 WORD_START = "\u2581"
@@ -25,6 +32,8 @@ _EDGE_PUNCTUATION = ".,;:!?()[]{}\"'«»\u201c\u201d\u2018\u2019"
 _PAUSE = tuple(".!?;:,")
 
 Alignment = tuple[tuple[int, int], ...]
+#: An attention matrix: one row per target piece, one column per source piece.
+Matrix: TypeAlias = "numpy.ndarray[Any, numpy.dtype[numpy.float64]]"
 
 
 def cut_pieces(pieces: Sequence[str], limit: int) -> list[Sequence[str]]:
@@ -67,8 +76,8 @@ def _word_starts(pieces: Sequence[str]) -> list[int]:
 def _attention_weights(
     source_starts: Sequence[int],
     target_starts: Sequence[int],
-    attention: Sequence[Sequence[float]],
-) -> numpy.ndarray[Any, numpy.dtype[numpy.float64]]:
+    attention: Matrix | Sequence[Sequence[float]],
+) -> Matrix:
     """Per (target word, source word): the sum over the target word's pieces of each piece's
     strongest pull to the source word.
 
@@ -123,7 +132,7 @@ def _anchors(source: Sequence[str], target: Sequence[str]) -> dict[int, int]:
 def align_words(
     source_pieces: Sequence[str],
     target_pieces: Sequence[str],
-    attention: Sequence[Sequence[float]],
+    attention: Matrix | Sequence[Sequence[float]],
     source: str,
     target: str,
 ) -> Alignment:
