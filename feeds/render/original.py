@@ -12,7 +12,7 @@ from __future__ import annotations
 from babel import Locale
 
 from lingofeed.feeds.render.languages import normalize_language
-from lingofeed.feeds.types import LocalizedEntry
+from lingofeed.feeds.types import LocalizedEntry, same_language
 
 
 def original_language(entry: LocalizedEntry, field: str) -> str | None:
@@ -20,10 +20,9 @@ def original_language(entry: LocalizedEntry, field: str) -> str | None:
     it is kept untranslated in a language other than the entry's, else None (inherited)."""
     if field not in entry.original_fields or not entry.original_language:
         return None
-    original = normalize_language(entry.original_language)
-    if original.split("-")[0] == normalize_language(entry.language).split("-")[0]:
+    if same_language(entry.original_language, entry.language):
         return None
-    return original
+    return normalize_language(entry.original_language)
 
 
 def language_attributes(language: str) -> dict[str, str]:
