@@ -38,6 +38,16 @@ clock starts.
 (b) and (c) run at the project's default ``EngineSettings``, at beam 1 and at beam 4,
 interleaved, in a rotating order, ``--repeats`` times; the table gives the median (and the
 spread).
+
+Where (b)'s extra time goes (issue 11, tiny model, beam 1, AMD EPYC, 2 cores; CPU seconds per
+run of 4,033 sentences beyond (c)'s, from ``time.process_time`` and py-spy): about 0.9 in all,
+of which lingua's per-segment detection is ~0.37 (high accuracy, on both cores), HTML and text
+extraction ~0.12, alignment and reading attention ~0.15, rebuilding and enforcement ~0.2.
+(c) keeps both cores busy (``inter_threads=2``), so (b) can only approach (c) by doing less:
+running the pipeline's Python beside the model in another thread was measured slower (the GIL,
+smaller batches). The process measuring never imports torch (the real-size model is built in a
+child process, ``realsize_model.build_in_subprocess``): the service never does, and torch's
+objects would make every garbage collection of the pipeline's objects slower.
 """
 
 from __future__ import annotations
