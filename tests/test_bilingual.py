@@ -170,3 +170,16 @@ def test_fields_shown_as_written_appear_once_and_captions_read_translation_then_
     assert both.bilingual and both.title == f"{KEPT_TITLE_EN} | {KEPT_TITLE}"
     assert both.content == f"<p>{MISSION}</p>"
     assert (both.media[0].caption, both.media[0].alt) == (f"{GATE_EN} | {GATE}", GATE_EN)
+
+
+def test_interleaving_writes_void_media_sources_and_empty_items_as_html_has_them():
+    video = '<video controls><source src="https://upstream.example/a.mp4" type="video/mp4"></video>'
+    shown = interleave(
+        f"<figure>{video}<figcaption>The camp</figcaption></figure><ul><li></li><li>Gao</li></ul>",
+        f"<figure>{video}<figcaption>Le camp</figcaption></figure><ul><li></li><li>Gao</li></ul>",
+        "en",
+        "fr",
+    )
+    assert "</source>" not in shown
+    assert '<source src="https://upstream.example/a.mp4" type="video/mp4">' in shown
+    assert "<ul><li></li><li>Gao</li></ul>" in shown

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lxml.html import HtmlElement, fragment_fromstring, tostring
+from lxml.html import HtmlElement
 from lxml.html import builder as E
 
 from lingofeed.feeds.render.languages import normalize_language
 from lingofeed.feeds.render.original import language_attributes
 from lingofeed.feeds.types import EntryData, LocalizedEntry, Media, same_language
+from lingofeed.translations.html import parse_fragment, serialise_fragment
 
 #: Blocks followed by a copy of themselves holding the original.
 _TWINNED = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "div"})
@@ -52,13 +53,21 @@ def bilingual_entry(entry: LocalizedEntry, separator: str) -> LocalizedEntry:
 
 
 def interleave(translated: str, original: str, language: str, source: str) -> str:
-    """``translated`` HTML with each block followed by its ``original`` (in ``source``)."""
-    shown = _tree(translated)
-    written = _tree(original)
+    """``translated`` HTML with each block followed by its ``original`` (in ``source``).
+
+    Read and written as the translation layer reads and writes fragments
+    (``translations.html``), whose serialiser knows libxml2's quirks: ``<source>`` and
+    ``<track>`` without an end tag, an empty ``<li></li>`` kept closed."""
+    shown = parse_fragment(translated)
+    written = parse_fragment(original)
     if _shape(shown) != _shape(written):
-        return _serialise(_side_by_side(shown, written, language, source))
+        return serialise_fragment(_side_by_side(shown, written, language, source))
     result = _pair(shown, written, language, source)
-    return _serialise(result[0]) if len(result) == 1 else "".join(map(_html, result))
+    if len(result) == 1:
+        return serialise_fragment(result[0])
+    root: HtmlElement = E.DIV()
+    root.extend(result)
+    return serialise_fragment(root)
 
 
 def _joined(translated: str, original: str, separator: str) -> str:
@@ -84,12 +93,6 @@ def _media(media: tuple[Media, ...], original: EntryData, separator: str) -> tup
         else item
         for item, source in zip(media, original.media, strict=True)
     )
-
-
-def _tree(html: str) -> HtmlElement:
-    """The fragment under a ``div`` of our own, so loose text has a parent too."""
-    root: HtmlElement = fragment_fromstring(html, create_parent="div")
-    return root
 
 
 def _text(value: str) -> str:
@@ -172,12 +175,3 @@ def _side_by_side(
     root: HtmlElement = E.DIV()
     root.extend([_moved_into(shown, language), E.HR(), _moved_into(written, source)])
     return root
-
-
-def _serialise(root: HtmlElement) -> str:
-    """The inner HTML of our wrapper ``div``."""
-    return (root.text or "") + "".join(_html(child) for child in root)
-
-
-def _html(element: HtmlElement) -> str:
-    return str(tostring(element, encoding="unicode"))
