@@ -21,6 +21,11 @@ _BILINGUAL_WORD = {"en": "bilingual", "fr": "bilingue", "de": "zweisprachig", "e
                    "it": "bilingue", "pt": "bilíngue", "nl": "tweetalig"}  # fmt: skip
 
 
+def _word(words: Mapping[str, str], language: str) -> str:
+    """``language``'s word from ``words`` (by primary subtag), else the English one."""
+    return words.get(language.split("-")[0], words["en"])
+
+
 @dataclass(frozen=True)
 class LanguageMeta:
     """What an operator may configure for one language's feeds; None means the default."""
@@ -149,8 +154,7 @@ class FeedSettings:
         configured = self.meta.get(language, LanguageMeta()).title
         if configured:
             return configured
-        word = _NEWS_WORD.get(language.split("-")[0], _NEWS_WORD["en"])
-        return f"{word} ({language_name(language, language)})"
+        return f"{_word(_NEWS_WORD, language)} ({language_name(language, language)})"
 
     def description(self, language: str) -> str:
         """Feed description: configured, or the title (RSS requires one)."""
@@ -164,8 +168,7 @@ class FeedSettings:
             site = self.title(language)
             configured = f"{site}: {family.id}" if family.kind else site
         if family.bilingual:
-            word = _BILINGUAL_WORD.get(language.split("-")[0], _BILINGUAL_WORD["en"])
-            return f"{configured} ({word})"
+            return f"{configured} ({_word(_BILINGUAL_WORD, language)})"
         return configured
 
     def feed_description(self, family: FeedFamily, language: str) -> str:
