@@ -35,9 +35,16 @@ clock starts.
     (``EngineSettings.decoding_options``, no attention): the model alone. (The engine also
     caps each batch's output length; no corpus sentence comes near the cap.)
 
-(b) and (c) run at the project's default ``EngineSettings``, at beam 1 and at beam 4,
-interleaved, in a rotating order, ``--repeats`` times; the table gives the median (and the
-spread).
+(e) the engine alone on the sentences (b) gives it, as (b) calls it (``translate_aligned``
+    with and without alignment, on ``TranslationPipeline.misses``'s list), and lingua's
+    ``detect_many`` alone on every sentence (b) detects.
+
+(b), (e) and (c) run at the project's default ``EngineSettings``, at beam 1 and at beam 4,
+interleaved, in a rotating order, ``--repeats`` times; the table gives the median wall-clock
+seconds (and the spread) and the process's CPU seconds. A last table splits (b)'s CPU beyond
+(c)'s into the engine's own share, (e) - (c), and the rest of the pipeline's, (b) - (e), and
+sets them against the CPU budget each of issue 11's b/c targets allows on this machine
+(``Result.budget``): with (c) keeping every core busy, no overlap can buy more.
 
 Where (b)'s extra time goes (issue 11, tiny model, beam 1, AMD EPYC, 2 cores; CPU seconds per
 run of 4,033 sentences beyond (c)'s, from ``time.process_time`` and py-spy): about 0.9 in all,
@@ -70,6 +77,7 @@ from benchmarks.realsize_model import RealSize, build_in_subprocess
 from lingofeed.feeds.store import SqlTranslationMemory
 from lingofeed.feeds.store.db import open_engine
 from lingofeed.translations.engine import ArgosTranslator, EngineSettings, load_model
+from lingofeed.translations.langdetect import SegmentLanguageDetector
 from lingofeed.translations.models import ModelStore
 from lingofeed.translations.pipeline import TranslationPipeline
 from lingofeed.translations.segment import split_sentences
@@ -84,11 +92,31 @@ REAL_DECODING_LENGTH = 64
 _DEFAULTS = EngineSettings()
 #: The project's defaults, greedy decoding, and beam 4 (the engine's default until the two
 #: ``EngineSettings`` became one; Argos's own beam).
+_DEFAULT_LABEL = f"defaults (beam {_DEFAULTS.beam_size}, patience {_DEFAULTS.patience:g})"
 SETTINGS = {
-    f"defaults (beam {_DEFAULTS.beam_size}, patience {_DEFAULTS.patience:g})": _DEFAULTS,
+    _DEFAULT_LABEL: _DEFAULTS,
     "beam 1": EngineSettings(beam_size=1, patience=1),
     "beam 4, patience 2": EngineSettings(beam_size=4),
 }
+#: Issue 11's targets for b/c on the tiny model, by settings.
+TARGETS = {_DEFAULT_LABEL: 0.9, "beam 1": 0.75}
+DETECTION = "    language detection alone (lingua, every sentence)"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One run: wall-clock seconds, and the CPU seconds of the whole process (every thread:
+    CTranslate2's and lingua's workers too), which tell what the cores were busy with."""
+
+    wall: float
+    cpu: float
+
+
+def timed(work: Callable[[], object]) -> Timing:
+    """``work()``'s wall-clock and process CPU seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return Timing(time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def build_texts(count: int, seed: int = 2023) -> list[str]:
@@ -136,13 +164,11 @@ def argos_worker(texts_file: Path) -> None:
     argostranslate.sbd.MiniSBDSentencizer.split_sentences = offline_split
     texts = json.loads(texts_file.read_text())
     argostranslate.translate.translate(texts[0], SRC, TGT)  # load the model off the clock
-    started = time.perf_counter()
-    for text in texts:
-        argostranslate.translate.translate(text, SRC, TGT)
-    print(json.dumps({"seconds": time.perf_counter() - started}))
+    timing = timed(lambda: [argostranslate.translate.translate(text, SRC, TGT) for text in texts])
+    print(json.dumps({"seconds": timing.wall, "cpu": timing.cpu}))
 
 
-def run_argos(texts_file: Path, packages_dir: Path, env: dict[str, str]) -> float:
+def run_argos(texts_file: Path, packages_dir: Path, env: dict[str, str]) -> Timing:
     environ = {**os.environ, "ARGOS_PACKAGES_DIR": str(packages_dir), **env}
     command = [sys.executable, "-m", "benchmarks.translate_throughput", "--argos-worker"]
     root = Path(__file__).resolve().parents[1]
@@ -154,49 +180,61 @@ def run_argos(texts_file: Path, packages_dir: Path, env: dict[str, str]) -> floa
         text=True,
         check=True,
     )
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+    printed = json.loads(out.stdout.strip().splitlines()[-1])
+    return Timing(float(printed["seconds"]), float(printed["cpu"]))
+
+
+def new_pipeline(translator: ArgosTranslator, *, deduplicate: bool) -> TranslationPipeline:
+    """A pipeline on a fresh, empty in-memory translation memory."""
+    memory = SqlTranslationMemory(open_engine("sqlite://"))
+    return TranslationPipeline(translator, memory, languages=[SRC, TGT], deduplicate=deduplicate)
 
 
 def pipeline_run(
     documents: list[Document], translator: ArgosTranslator, *, deduplicate: bool
-) -> Callable[[], float]:
-    """(b): one timed ``translate`` call on a fresh, empty in-memory translation memory."""
+) -> Callable[[], Timing]:
+    """(b): one timed ``translate`` call on a fresh, empty translation memory."""
+    return lambda: timed(
+        lambda: new_pipeline(translator, deduplicate=deduplicate).translate(documents, [TGT])
+    )
 
-    def run() -> float:
-        engine = open_engine("sqlite://")
-        pipeline = TranslationPipeline(
-            translator, SqlTranslationMemory(engine), languages=[SRC, TGT], deduplicate=deduplicate
-        )
-        started = time.perf_counter()
-        pipeline.translate(documents, [TGT])
-        seconds = time.perf_counter() - started
-        engine.dispose()
-        return seconds
 
-    return run
+def engine_run(documents: list[Document], translator: ArgosTranslator) -> Callable[[], Timing]:
+    """(e): the engine alone on what (b) gives it, as (b) calls it: one ``translate_aligned``
+    call without alignment for the sentences that need none and one with it for the others
+    (``TranslationPipeline.misses`` says which). (e) - (c) is the engine's own work (the
+    first-row pass, attention, alignment, detokenising); (b) - (e) the rest of the pipeline."""
+    wanted = new_pipeline(translator, deduplicate=False).misses(documents, [TGT])[SRC, TGT]
+    calls = [([text for text, need in wanted if need is align], align) for align in (False, True)]
+    return lambda: timed(
+        lambda: [translator.translate_aligned(texts, SRC, TGT, align=a) for texts, a in calls]
+    )
+
+
+def detection_run(documents: list[Document], translator: ArgosTranslator) -> Callable[[], Timing]:
+    """lingua on every sentence (b) detects, as (b) does: one ``detect_many`` call."""
+    wanted = new_pipeline(translator, deduplicate=False).misses(documents, [TGT])[SRC, TGT]
+    detector = SegmentLanguageDetector([SRC, TGT])
+    segments = [(text, SRC) for text, _ in wanted]
+    detector.detect_many(segments[:8])
+    return lambda: timed(lambda: detector.detect_many(segments))
 
 
 def raw_run(
     sentences: list[str], package_dir: Path, settings: EngineSettings
-) -> Callable[[], float]:
+) -> Callable[[], Timing]:
     """(c): ``translate_batch`` alone on pre-tokenised sentences, the engine's options."""
     model = load_model(package_dir, settings)
     pieces = model.tokenizer.encode(sentences, out_type=str)
     options = settings.decoding_options()
     model.translator.translate_batch(pieces[:8], **options)
-
-    def run() -> float:
-        started = time.perf_counter()
-        model.translator.translate_batch(pieces, **options)
-        return time.perf_counter() - started
-
-    return run
+    return lambda: timed(lambda: model.translator.translate_batch(pieces, **options))
 
 
-def measure(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+def measure(runs: dict[str, Callable[[], Timing]], repeats: int) -> dict[str, list[Timing]]:
     """Every run ``repeats`` times, interleaved, the order rotated each round."""
     names = list(runs)
-    timings: dict[str, list[float]] = {name: [] for name in names}
+    timings: dict[str, list[Timing]] = {name: [] for name in names}
     for round_ in range(repeats):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             timings[name].append(runs[name]())
@@ -239,19 +277,22 @@ def install(size: str, store: ModelStore) -> Path:
     return store.install_file(package_path(SRC, TGT), progress=False).path
 
 
-def size_runs(size: Size, store: ModelStore, texts: list[str]) -> dict[str, Callable[[], float]]:
-    """(b), (c) and (tiny only) the de-duplicated pipeline for each of ``size``'s settings."""
+def size_runs(size: Size, store: ModelStore, texts: list[str]) -> dict[str, Callable[[], Timing]]:
+    """(b), (e), (c) for each of ``size``'s settings, language detection alone, and (tiny
+    only) the de-duplicated pipeline."""
     package_dir = install(size.name, store)
     documents = build_documents(texts)
     sentences = [s for text in texts for s in split_sentences(text, SRC)]
-    runs: dict[str, Callable[[], float]] = {}
+    runs: dict[str, Callable[[], Timing]] = {}
     for label, settings in size.settings.items():
         translator = ArgosTranslator(store, settings)
         translator.translate(["Bonjour."], SRC, TGT)  # load the model off the clock
         runs[f"(b) pipeline, no de-dup, {label}"] = pipeline_run(
             documents, translator, deduplicate=False
         )
+        runs[f"(e) engine alone, {label}"] = engine_run(documents, translator)
         runs[f"(c) raw translate_batch, {label}"] = raw_run(sentences, package_dir, settings)
+        runs.setdefault(DETECTION, detection_run(documents, translator))
         if size.name == "tiny":
             runs[f"    pipeline de-duplicated, {label}"] = pipeline_run(
                 documents, translator, deduplicate=True
@@ -293,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def argos_timings(tmp: Path, texts: list[str]) -> dict[str, list[float]]:
+def argos_timings(tmp: Path, texts: list[str]) -> dict[str, list[Timing]]:
     """(a) with Argos's defaults and tuned, one subprocess run each."""
     packages_dir = tmp / "argos-packages"
     texts_file = tmp / "texts.json"
@@ -311,21 +352,42 @@ def argos_timings(tmp: Path, texts: list[str]) -> dict[str, list[float]]:
 class Result:
     size: Size
     texts: list[str]
-    timings: dict[str, list[float]]
+    timings: dict[str, list[Timing]]
 
     @property
     def sentences(self) -> list[str]:
         return [s for text in self.texts for s in split_sentences(text, SRC)]
 
+    def wall(self, name: str) -> float:
+        return statistics.median(t.wall for t in self.timings[name])
+
+    def cpu(self, name: str) -> float:
+        return statistics.median(t.cpu for t in self.timings[name])
+
     def rate(self, name: str) -> float:
-        return len(self.sentences) / statistics.median(self.timings[name])
+        return len(self.sentences) / self.wall(name)
 
     def paired(self, label: str) -> float:
         """b/c as the median of per-round ratios: each round's (b) and (c) ran back to back,
         so their ratio is the least disturbed by load."""
         b_runs = self.timings[f"(b) pipeline, no de-dup, {label}"]
         c_runs = self.timings[f"(c) raw translate_batch, {label}"]
-        return statistics.median(c / b for b, c in zip(b_runs, c_runs, strict=True))
+        return statistics.median(c.wall / b.wall for b, c in zip(b_runs, c_runs, strict=True))
+
+    def cpu_beyond(self, run: str, other: str) -> float:
+        """``run``'s CPU seconds beyond ``other``'s, the median of per-round differences (as
+        ``paired``: runs of one round ran back to back)."""
+        pairs = zip(self.timings[run], self.timings[other], strict=True)
+        return statistics.median(mine.cpu - theirs.cpu for mine, theirs in pairs)
+
+    def budget(self, label: str, target: float) -> float:
+        """The most CPU seconds the pipeline may spend beyond (c)'s and still reach b/c >=
+        ``target`` on this machine's cores, if its work ran beside the model's on cores the
+        model leaves idle and slowed nothing: ``cores * c_wall / target - c_cpu``. (c) keeps
+        the cores busy (``inter_threads``), so this is small: CPU beyond it, whatever the
+        overlap, cannot reach the target."""
+        raw = f"(c) raw translate_batch, {label}"
+        return (os.cpu_count() or 1) * self.wall(raw) / target - self.cpu(raw)
 
 
 def report(result: Result) -> None:
@@ -343,12 +405,16 @@ def report(result: Result) -> None:
             f"random weights: every output ends after {RealSize().output_length} pieces in (b) "
             "and (c) alike (an end flag on decoder positions), none reaches the cap"
         )
-    print(f"{'configuration':<58} {'median s':>9} {'min-max s':>12} {'sentences/s':>12}")
+    print(
+        f"{'configuration':<58} {'median s':>9} {'min-max s':>12} {'CPU s':>6} {'sentences/s':>12}"
+    )
     for name in sorted(result.timings, key=lambda n: (n.strip()[:3], n)):
-        values = result.timings[name]
-        spread = f"{min(values):.2f}-{max(values):.2f}"
-        median = statistics.median(values)
-        print(f"{name:<58} {median:>9.2f} {spread:>12} {result.rate(name):>12.0f}")
+        walls = [t.wall for t in result.timings[name]]
+        spread = f"{min(walls):.2f}-{max(walls):.2f}"
+        print(
+            f"{name:<58} {result.wall(name):>9.2f} {spread:>12} {result.cpu(name):>6.2f} "
+            f"{result.rate(name):>12.0f}"
+        )
 
 
 def summary(results: list[Result]) -> None:
@@ -370,6 +436,32 @@ def summary(results: list[Result]) -> None:
                 a = result.rate(BASELINE)
                 line += f" {a:>6.0f} {b / a:>5.1f}x"
             print(line)
+    for result in results:
+        cpu_budget(result)
+
+
+def cpu_budget(result: Result) -> None:
+    """Where (b)'s CPU beyond (c)'s goes, against what each b/c target allows."""
+    name = result.size.name
+    print(
+        f"\nCPU seconds beyond (c)'s, [{name}], a run of {len(result.sentences)} sentences: "
+        "(e)-(c) = the engine's own work (first-row pass, attention, alignment, "
+        "detokenising); (b)-(e) = the rest of the pipeline, of which language detection (lingua) "
+        f"{result.cpu(DETECTION):.2f}; budget = the most "
+        "the target allows (Result.budget); medians of per-round differences"
+    )
+    columns = ("(e)-(c)", "(b)-(e)", "total", "target", "budget")
+    print(f"{'settings':<30} " + " ".join(f"{column:>8}" for column in columns))
+    for label in result.size.settings:
+        b, e, c = (
+            f"{run} {label}"
+            for run in ("(b) pipeline, no de-dup,", "(e) engine alone,", "(c) raw translate_batch,")
+        )
+        beyond = (result.cpu_beyond(e, c), result.cpu_beyond(b, e), result.cpu_beyond(b, c))
+        line = f"{label:<30} " + " ".join(f"{seconds:>8.2f}" for seconds in beyond)
+        if label in TARGETS and name == "tiny":
+            line += f" {TARGETS[label]:>8.2f} {result.budget(label, TARGETS[label]):>8.2f}"
+        print(line)
 
 
 if __name__ == "__main__":
