@@ -139,6 +139,8 @@ def test_a_source_removed_from_the_config_is_unpublished_then_deleted_after_rete
         removed = t0 + timedelta(days=1)
         run_cycle(replace(runtime.context(without_wire), clock=lambda: removed))
         assert not any("wire.example.org" in link for link in _published_links(public))
+        assert not list(public.glob("*/sources/wire")), "its emptied folders go too"
+        assert list(public.glob("*/sources/articles/*.xml"))
         kept = runtime.storage.get_articles("wire", include_gone=True)
         assert [a.gone_since for a in kept] == [removed, removed], "kept for the window"
 

@@ -280,6 +280,7 @@ def test_a_removed_channel_is_unpublished(site: Site, tmp_path: Path):
     publish_all(site.context())
     assert not (site.directory / "en/channels/mixed/feed.xml").exists()
     assert not (site.directory / "en/channels/mixed/atom.xml.gz").exists()
+    assert not (site.directory / "en/channels/mixed").exists(), "its emptied folder goes too"
     assert (site.directory / "en/channels/science/feed.xml").exists()
 
 

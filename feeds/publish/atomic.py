@@ -264,7 +264,9 @@ def publish(
 
 
 def unpublish(output_dir: Path, paths: Collection[str]) -> None:
-    """Remove published files (and their ``.gz`` siblings) of a feed that no longer exists."""
+    """Remove published files (and their ``.gz`` siblings) of a feed that no longer exists,
+    and the directories that leaves empty: a removed channel's or source's folder would
+    otherwise stay in the served tree (and its listing) for good."""
     root = Path(output_dir)
     for relative in sorted(paths):
         target = resolve_inside(root, relative)
@@ -273,6 +275,21 @@ def unpublish(output_dir: Path, paths: Collection[str]) -> None:
                 path.unlink(missing_ok=True)
             except OSError as error:
                 raise PublishError(f"could not remove {relative!r} ({path}): {error}") from error
+        _remove_empty_parents(root, target)
+
+
+def _remove_empty_parents(root: Path, target: Path) -> None:
+    """Remove ``target``'s parent directories below ``root`` while they are empty.
+
+    ``rmdir`` removes only an empty directory, so a folder another feed still writes into (or
+    one holding a leftover temporary file) stays; ``publish`` recreates any it needs."""
+    for directory in target.parents:
+        if directory == root or root not in directory.parents:
+            return
+        try:
+            directory.rmdir()
+        except OSError:  # not empty, or already gone
+            return
 
 
 def _publish_sibling(target: Path, data: bytes) -> None:
