@@ -33,7 +33,7 @@ BILINGUAL_SOURCE = """\
 [[sources]]
 id = "wire"
 url = "{url}"
-language = "fr"
+language = "{language}"
 """
 
 
@@ -54,10 +54,17 @@ def _once(tmp_path: Path, config: Path) -> dict[str, bytes]:
     return files
 
 
-def _bilingual_config(tmp_path: Path, feed_server: FeedServer, keys: str) -> Path:
-    """English (bilingual, with ``keys``) and French targets over one French source."""
-    url = feed_server.add("/wire.xml", _rss([("kept", KEPT_TITLE, BODY)]))
-    config = _folder(tmp_path, BILINGUAL_SOURCE.format(url=url))
+def _bilingual_config(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    keys: str,
+    item: tuple[str, str, str] = ("kept", KEPT_TITLE, BODY),
+    language: str = "fr",
+) -> Path:
+    """English (bilingual, with ``keys``) and French targets over one source in ``language``
+    whose feed has one ``(slug, title, description HTML)`` item."""
+    url = feed_server.add("/wire.xml", _rss([item]))
+    config = _folder(tmp_path, BILINGUAL_SOURCE.format(url=url, language=language))
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("[languages.en]\n", f"[languages.en]\n{keys}"), "utf-8")
     return config
@@ -90,6 +97,26 @@ def test_a_bilingual_language_publishes_each_block_after_its_original(tmp_path, 
     assert "http://127.0.0.1:8080/en/bilingual/sources/wire/feed.xml" in urls
     french_atom = feedparser.parse(files["fr/atom.xml"]).feed
     assert all("/bilingual/" not in link.href for link in french_atom.links)
+
+
+def test_an_english_article_shows_its_translated_french_passages_after_their_translation(
+    tmp_path, feed_server
+):
+    """Partly translated: only the French caption changed; its language is not recorded."""
+    body = (
+        f'<p>{LEFT_EN}</p><figure><img src="https://upstream.example/gate.jpg" alt="{GATE}">'
+        f"<figcaption>{GATE}</figcaption></figure>"
+    )
+    item = ("english", KEPT_TITLE_EN, body)
+    config = _bilingual_config(tmp_path, feed_server, "bilingual = true\n", item, "en")
+    files = _once(tmp_path, config)
+    (item,) = json.loads(files["en/bilingual/feed.json"])["items"]
+    assert item["title"] == KEPT_TITLE_EN, "written in English: shown once"
+    body = item["content_html"]
+    assert body.count(f"<p>{LEFT_EN}</p>") == 1
+    assert f'<figcaption><div lang="en">{GATE_EN}</div><div lang="">{GATE}</div>' in body
+    assert f'alt="{GATE_EN}"' in body
+    assert item["_lingofeed"]["partly_machine_translated"] is True
 
 
 def test_the_separator_follows_the_config_and_turning_it_off_unpublishes(tmp_path, feed_server):

@@ -8,6 +8,12 @@ parent allows only such children) holds its translation and its original as two 
 A block whose text did not change (already in the target language, a code sample, a name) is
 shown once. Where the two trees do not have the same blocks (an upstream edit not yet
 translated), the whole original follows the whole translation after a rule, the peers' way.
+
+An article written in the feed's language with a few passages translated from others (a
+French caption in an English article) shows those passages after their translations too. Their
+language was detected sentence by sentence and is not recorded, and a block may mix it with the
+feed's, so the original says ``lang=""``: HTML's "language unknown" (no ``lang`` at all would
+claim the entry's).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from lingofeed.translations.html import parse_fragment, serialise_fragment
 
 #: Blocks followed by a copy of themselves holding the original.
 _TWINNED = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "div"})
+#: ``source`` of an original whose language is unknown (a translated passage's).
+UNKNOWN_LANGUAGE = ""
 #: Every element that lays out blocks; the rest (links, emphasis, images) are inline.
 _BLOCKS = _TWINNED | {
     "address", "article", "aside", "caption", "dd", "details", "dl", "dt", "figcaption",
@@ -35,13 +43,18 @@ _BLOCKS = _TWINNED | {
 def bilingual_entry(entry: LocalizedEntry, separator: str) -> LocalizedEntry:
     """``entry`` as a bilingual feed shows it: its translated title, summary, content and
     captions each followed by the original (``entry.original``); unchanged when the article
-    was written in the feed's language or was not read with its original."""
+    was written in the feed's language (but for its translated passages) or was not read with
+    its original."""
     original = entry.original
-    source = entry.original_language
-    if original is None or source is None or same_language(source, entry.language):
+    if original is None or entry.original_language is None:
+        return replace(entry, bilingual=True)
+    if not same_language(entry.original_language, entry.language):
+        source = normalize_language(entry.original_language)
+    elif entry.partly_translated:
+        source = UNKNOWN_LANGUAGE
+    else:
         return replace(entry, bilingual=True)
     language = normalize_language(entry.language)
-    source = normalize_language(source)
     return replace(
         entry,
         bilingual=True,
@@ -53,7 +66,8 @@ def bilingual_entry(entry: LocalizedEntry, separator: str) -> LocalizedEntry:
 
 
 def interleave(translated: str, original: str, language: str, source: str) -> str:
-    """``translated`` HTML with each block followed by its ``original`` (in ``source``).
+    """``translated`` HTML with each block followed by its ``original`` (in ``source``, or
+    ``UNKNOWN_LANGUAGE``).
 
     Read and written as the translation layer reads and writes fragments
     (``translations.html``), whose serialiser knows libxml2's quirks: ``<source>`` and
@@ -164,6 +178,9 @@ def _moved_into(element: HtmlElement, language: str) -> HtmlElement:
 
 
 def _mark(element: HtmlElement, language: str) -> None:
+    if language == UNKNOWN_LANGUAGE:
+        element.set("lang", "")
+        return
     for key, value in language_attributes(language).items():
         element.set(key, value)
 
