@@ -199,21 +199,25 @@ def pipeline_run(
     )
 
 
-def engine_run(documents: list[Document], translator: ArgosTranslator) -> Callable[[], Timing]:
-    """(e): the engine alone on what (b) gives it, as (b) calls it: one ``translate_aligned``
-    call without alignment for the sentences that need none and one with it for the others
-    (``TranslationPipeline.misses`` says which). (e) - (c) is the engine's own work (the
-    first-row pass, attention, alignment, detokenising); (b) - (e) the rest of the pipeline."""
-    wanted = new_pipeline(translator, deduplicate=False).misses(documents, [TGT])[SRC, TGT]
+def misses(documents: list[Document], translator: ArgosTranslator) -> list[tuple[str, bool]]:
+    """The sentences (b) gives the engine, each with whether it needs alignment."""
+    return new_pipeline(translator, deduplicate=False).misses(documents, [TGT])[SRC, TGT]
+
+
+def engine_run(wanted: list[tuple[str, bool]], translator: ArgosTranslator) -> Callable[[], Timing]:
+    """(e): the engine alone on what (b) gives it (``misses``), as (b) calls it: one
+    ``translate_aligned`` call without alignment for the sentences that need none and one with
+    it for the others. (e) - (c) is the engine's own work (the first-row pass, attention,
+    alignment, detokenising); (b) - (e) the rest of the pipeline."""
     calls = [([text for text, need in wanted if need is align], align) for align in (False, True)]
     return lambda: timed(
         lambda: [translator.translate_aligned(texts, SRC, TGT, align=a) for texts, a in calls]
     )
 
 
-def detection_run(documents: list[Document], translator: ArgosTranslator) -> Callable[[], Timing]:
-    """lingua on every sentence (b) detects, as (b) does: one ``detect_many`` call."""
-    wanted = new_pipeline(translator, deduplicate=False).misses(documents, [TGT])[SRC, TGT]
+def detection_run(wanted: list[tuple[str, bool]]) -> Callable[[], Timing]:
+    """lingua on every sentence (b) detects (``misses``), as (b) does: one ``detect_many``
+    call."""
     detector = SegmentLanguageDetector([SRC, TGT])
     segments = [(text, SRC) for text, _ in wanted]
     detector.detect_many(segments[:8])
@@ -290,9 +294,11 @@ def size_runs(size: Size, store: ModelStore, texts: list[str]) -> dict[str, Call
         runs[f"(b) pipeline, no de-dup, {label}"] = pipeline_run(
             documents, translator, deduplicate=False
         )
-        runs[f"(e) engine alone, {label}"] = engine_run(documents, translator)
+        wanted = misses(documents, translator)
+        runs[f"(e) engine alone, {label}"] = engine_run(wanted, translator)
         runs[f"(c) raw translate_batch, {label}"] = raw_run(sentences, package_dir, settings)
-        runs.setdefault(DETECTION, detection_run(documents, translator))
+        if DETECTION not in runs:  # the same sentences whatever the settings
+            runs[DETECTION] = detection_run(wanted)
         if size.name == "tiny":
             runs[f"    pipeline de-duplicated, {label}"] = pipeline_run(
                 documents, translator, deduplicate=True

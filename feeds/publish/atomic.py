@@ -283,8 +283,8 @@ def _remove_empty_parents(root: Path, target: Path) -> None:
 
     ``rmdir`` removes only an empty directory, so a folder another feed still writes into (or
     one holding a leftover temporary file) stays; ``publish`` recreates any it needs."""
-    for directory in target.parents:
-        if directory == root or root not in directory.parents:
+    for directory in target.parents:  # ``resolve_inside`` built ``target`` on ``root``
+        if directory == root:
             return
         try:
             directory.rmdir()
